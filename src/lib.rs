@@ -21,8 +21,12 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
 
+pub mod chain;
+pub mod net;
 pub mod network;
+pub mod peer;
 pub mod pow;
+pub mod sync;
 pub mod wire;
 
 pub use network::{Magic, Network};

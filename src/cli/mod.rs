@@ -1,4 +1,11 @@
 //! Argument parsing and dispatch to one module per subcommand.
+#![allow(dead_code)] // json helpers are used by some subcommands only
+
+mod decode;
+mod json;
+mod serve;
+mod sync;
+mod validate;
 
 const USAGE: &str = "\
 bitwire: Bitcoin's P2P wire protocol and header sync
@@ -7,6 +14,10 @@ USAGE:
     bitwire <COMMAND> [OPTIONS]
 
 COMMANDS:
+    decode      decode a raw P2P byte stream into one JSON line per message
+    validate    validate a file of raw 80-byte headers with Bitcoin Core's rules
+    sync        sync block headers from peers into a data directory
+    serve       serve a header chain to any peer that connects
     help        print this message
 
 Run `bitwire <COMMAND> --help` for a command's options.
@@ -14,18 +25,37 @@ Run `bitwire <COMMAND> --help` for a command's options.
 
 /// Runs the CLI and returns the process exit status.
 pub fn run() -> i32 {
-    let mut args = std::env::args_os().skip(1);
-    let Some(cmd) = args.next() else {
-        eprint!("{USAGE}");
-        return 2;
+    let mut parser = lexopt::Parser::from_env();
+    let cmd = match parser.next() {
+        Ok(Some(lexopt::Arg::Value(v))) => v,
+        Ok(Some(lexopt::Arg::Long("help") | lexopt::Arg::Short('h'))) => {
+            print!("{USAGE}");
+            return 0;
+        }
+        Ok(Some(lexopt::Arg::Long("version") | lexopt::Arg::Short('V'))) => {
+            println!("bitwire {}", env!("CARGO_PKG_VERSION"));
+            return 0;
+        }
+        Ok(None) => {
+            eprint!("{USAGE}");
+            return 2;
+        }
+        Ok(Some(other)) => {
+            eprintln!("bitwire: unexpected {}\n\n{USAGE}", other.unexpected());
+            return 2;
+        }
+        Err(e) => {
+            eprintln!("bitwire: {e}");
+            return 2;
+        }
     };
     match cmd.to_str() {
-        Some("help" | "--help" | "-h") => {
+        Some("decode") => decode::run(parser),
+        Some("validate") => validate::run(parser),
+        Some("sync") => sync::run(parser),
+        Some("serve") => serve::run(parser),
+        Some("help") => {
             print!("{USAGE}");
-            0
-        }
-        Some("--version" | "-V") => {
-            println!("bitwire {}", env!("CARGO_PKG_VERSION"));
             0
         }
         _ => {

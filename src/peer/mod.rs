@@ -1,0 +1,1 @@
+//! One connection's sans-IO protocol: handshake, ping, timeouts, misbehaviour.

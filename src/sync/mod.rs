@@ -1,0 +1,1 @@
+//! The multi-peer header-sync engine: which peer to ask, stalls, progress.
