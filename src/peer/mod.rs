@@ -210,6 +210,8 @@ pub struct Conn {
     /// Pending output; the reactor drains it from the front.
     out: Vec<u8>,
     overflow: Option<usize>,
+    /// Output went from empty to non-empty since [`Conn::take_needs_write`].
+    needs_write: bool,
 }
 
 impl Conn {
@@ -257,12 +259,21 @@ impl Conn {
             return;
         }
         let before = self.out.len();
+        if before == 0 {
+            self.needs_write = true;
+        }
         crate::wire::write_message(&mut self.out, self.magic, msg);
         if self.out.len() > self.max_output {
             let found = self.out.len();
             self.out.truncate(before);
             self.overflow = Some(found);
         }
+    }
+
+    /// True (once) when output appeared since the last call: the reactor
+    /// must be told ([`Io::Write`](crate::net::Io::Write)).
+    pub fn take_needs_write(&mut self) -> bool {
+        core::mem::take(&mut self.needs_write)
     }
 
     fn send_version(&mut self, local: &Local, best_height: i32, now: Time) {
@@ -338,6 +349,7 @@ impl Peer {
                 next_ping: now,
                 out: Vec::new(),
                 overflow: None,
+                needs_write: false,
             },
         };
         if link == Link::Outbound {

@@ -4,12 +4,12 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 
 use crate::chain::store::HeaderStore;
-use crate::chain::HeaderTree;
+use crate::chain::{HeaderRejection, HeaderTree};
 use crate::net::{Closed, Io, Link, PeerId, Service, Time};
 use crate::peer::{self, Conn, DisconnectReason, Handler, HandshakeState, Local, Peer, Remote};
 use crate::pow::hash_headers;
-use crate::wire::msg::{GetHeaders, Headers, Message, NotFound};
-use crate::wire::{BlockHash, BlockHeader, Command, InvType, PayloadError, WireError};
+use crate::wire::msg::{GetHeaders, Headers, Inv, Message, NotFound};
+use crate::wire::{BlockHash, BlockHeader, Command, InvEntry, InvType, PayloadError, WireError};
 
 use super::{
     Config, Event, MAX_BLOCKS_TO_ANNOUNCE, MAX_HEADERS_RESULTS, MAX_LOCATOR_SZ,
@@ -40,8 +40,9 @@ pub struct PeerInfo {
 struct PeerSync {
     /// When our unanswered `getheaders` went out.
     in_flight: Option<Time>,
-    /// When we last asked this peer (round robin).
-    last_asked: Option<Time>,
+    /// Sequence number of our last request to this peer (round robin; the
+    /// clock does not do, several requests can share a millisecond).
+    last_asked: u64,
     /// The peer answered a request with fewer than 2000 headers: it has
     /// nothing beyond what we hold (until it announces something).
     exhausted: bool,
@@ -90,6 +91,8 @@ struct Core {
     targets: Vec<Target>,
     synced: bool,
     stopped: bool,
+    /// `getheaders` sent so far.
+    requests: u64,
     /// Scratch for locators, reused.
     locator: Vec<BlockHash>,
     /// Scratch for a received batch and its hashes, reused.
@@ -153,6 +156,7 @@ impl Engine {
             targets,
             synced: false,
             stopped: false,
+            requests: 0,
             locator: Vec::new(),
             batch: Vec::new(),
             hashes: Vec::new(),
@@ -247,6 +251,62 @@ impl Engine {
         self.peers.values().map(|s| s.peer.buffered_bytes()).sum()
     }
 
+    /// Adds headers from a local source (a file being served, a miner, a
+    /// test), validated like a peer's against the clock `now`, appended to
+    /// the store, and announced to every ready peer when the best tip moved:
+    /// as a `headers` message to peers that asked for that with
+    /// `sendheaders` (BIP130) when at most [`MAX_BLOCKS_TO_ANNOUNCE`] are
+    /// new, as an `inv` of the new tip otherwise (Core's
+    /// `SendMessages` announcement rule). Returns how many headers were new.
+    pub fn add_headers(
+        &mut self,
+        headers: &[BlockHeader],
+        now: Time,
+    ) -> Result<usize, HeaderRejection> {
+        let core = &mut self.core;
+        let mark = core.tree.len();
+        let old_tip = core.tree.tip();
+        let result = core.tree.accept(headers, now.as_secs());
+        let added = match &result {
+            Ok(acc) => acc.new,
+            Err(rej) => rej.accepted.new,
+        };
+        if added > 0 {
+            core.persist(mark);
+        }
+        let tip = core.tree.tip();
+        if tip.hash != old_tip.hash {
+            let fork = core
+                .tree
+                .height_of(&old_tip.hash)
+                .filter(|_| core.tree.hash_at(old_tip.height) == Some(old_tip.hash));
+            // Headers from the old tip (or the fork point) to the new tip.
+            let from = fork.map_or(tip.height, |h| h + 1);
+            let count = (tip.height + 1 - from) as usize;
+            core.batch.clear();
+            if count <= MAX_BLOCKS_TO_ANNOUNCE {
+                core.batch.extend((from..=tip.height).filter_map(|h| core.tree.header_at(h)));
+            }
+            let inv = [InvEntry::new(InvType::BLOCK, tip.hash)];
+            for (&id, slot) in self.peers.iter_mut() {
+                let conn = slot.peer.conn_mut();
+                if conn.state() != HandshakeState::Ready {
+                    continue;
+                }
+                if conn.prefers_headers && !core.batch.is_empty() {
+                    conn.send(&Headers(&core.batch));
+                } else {
+                    conn.send(&Inv(&inv));
+                }
+                if conn.take_needs_write() {
+                    core.io.push_back(Io::Write(id));
+                }
+            }
+            core.tip_event(None, added);
+        }
+        result.map(|acc| acc.new)
+    }
+
     /// Drops `peer` with `reason`: the reactor is told to close it and the
     /// reason is reported now (the reactor's later `disconnected` call is
     /// then only bookkeeping).
@@ -317,7 +377,7 @@ impl Core {
         self.event(Event::Disconnected { peer: id, addr: conn.addr(), reason });
     }
 
-    fn tip_event(&mut self, peer: PeerId, count: usize) {
+    fn tip_event(&mut self, peer: Option<PeerId>, count: usize) {
         let height = self.tree.tip().height;
         let tip = self.tree.tip().hash;
         self.event(Event::Headers { peer, count, height, tip });
@@ -338,7 +398,11 @@ impl Core {
             stop_hash: stop,
         });
         sync.in_flight = Some(now);
-        sync.last_asked = Some(now);
+        self.requests += 1;
+        sync.last_asked = self.requests;
+        if conn.take_needs_write() {
+            self.io.push_back(Io::Write(conn.id()));
+        }
     }
 
     /// Picks the next peer to ask, if no request is in flight; decides
@@ -364,17 +428,18 @@ impl Core {
             self.request_headers(slot.peer.conn_mut(), &mut slot.sync, BlockHash::ZERO, now);
             return;
         }
-        // Nobody to ask. Synced when some outbound peer told us it has
-        // nothing more and no outbound connection is still on its way.
+        // Nobody left to ask: every ready outbound peer told us it has
+        // nothing beyond our tip. A peer still in its handshake does not hold
+        // this up (a silent one would for a minute); if it turns out to have
+        // more, it is asked as soon as it is ready (see `on_ready`).
         let ready_outbound = peers
             .values()
             .filter(|s| s.peer.conn().link() == Link::Outbound)
             .filter(|s| s.peer.conn().state() == HandshakeState::Ready)
             .count();
-        let pending_outbound = peers.values().any(|s| {
-            s.peer.conn().link() == Link::Outbound && s.peer.conn().state() != HandshakeState::Ready
-        }) || self.targets.iter().any(|t| t.dial == Dial::Connecting);
-        if ready_outbound > 0 && !pending_outbound {
+        let pending_outbound = peers.values().any(|s| s.peer.conn().link() == Link::Outbound)
+            || self.targets.iter().any(|t| matches!(t.dial, Dial::Connecting | Dial::Idle(_)));
+        if ready_outbound > 0 {
             self.synced = true;
             let height = self.tree.tip().height;
             let tip = self.tree.tip().hash;
@@ -462,7 +527,7 @@ impl Core {
         }
         if let Some(rej) = rejected {
             if added > 0 {
-                self.tip_event(conn.id(), added);
+                self.tip_event(Some(conn.id()), added);
             }
             let height = self
                 .tree
@@ -471,7 +536,7 @@ impl Core {
             return Err(DisconnectReason::InvalidHeader { height, error: rej.error });
         }
         if added > 0 || solicited {
-            self.tip_event(conn.id(), added);
+            self.tip_event(Some(conn.id()), added);
         }
         if count == MAX_HEADERS_RESULTS {
             // A full answer: the peer has more. During the initial sync the
@@ -540,10 +605,16 @@ impl Handler for Ctx<'_> {
         self.core.tree.tip().height as i32
     }
 
-    fn on_ready(&mut self, conn: &mut Conn, _now: Time) {
+    fn on_ready(&mut self, conn: &mut Conn, now: Time) {
         self.core.own_nonces.remove(&conn.our_nonce());
         if let Some(remote) = conn.remote().cloned() {
             self.core.event(Event::Ready { peer: conn.id(), remote });
+        }
+        // During the initial sync the scheduler decides; afterwards every new
+        // outbound peer is asked what it has (Core sends getheaders to each
+        // new peer).
+        if self.core.synced && self.core.config.sync && conn.link() == Link::Outbound {
+            self.core.request_headers(conn, self.sync, BlockHash::ZERO, now);
         }
     }
 
@@ -647,8 +718,10 @@ impl Service for Engine {
             self.drop_peer(id, DisconnectReason::TooManyPeers { max }, now);
             return;
         }
-        if !self.peers[&id].peer.pending_output().is_empty() {
-            self.core.io.push_back(Io::Write(id));
+        if let Some(slot) = self.peers.get_mut(&id) {
+            if slot.peer.conn_mut().take_needs_write() {
+                self.core.io.push_back(Io::Write(id));
+            }
         }
     }
 
@@ -667,12 +740,11 @@ impl Service for Engine {
 
     fn received(&mut self, id: PeerId, bytes: &[u8], now: Time) {
         let Some(slot) = self.peers.get_mut(&id) else { return };
-        let had_output = !slot.peer.pending_output().is_empty();
         let mut ctx = Ctx { core: &mut self.core, sync: &mut slot.sync };
         let result = slot.peer.receive(bytes, &self.local, &mut ctx, now);
         match result {
             Ok(()) => {
-                if !had_output && !slot.peer.pending_output().is_empty() {
+                if slot.peer.conn_mut().take_needs_write() {
                     self.core.io.push_back(Io::Write(id));
                 }
             }
@@ -695,7 +767,6 @@ impl Service for Engine {
         let mut dropped = Vec::new();
         let stall = self.core.config.stall_timeout;
         for (&id, slot) in self.peers.iter_mut() {
-            let had_output = !slot.peer.pending_output().is_empty();
             if let Err(reason) = slot.peer.tick(&self.local, now) {
                 dropped.push((id, reason));
                 continue;
@@ -707,7 +778,7 @@ impl Service for Engine {
                     continue;
                 }
             }
-            if !had_output && !slot.peer.pending_output().is_empty() {
+            if slot.peer.conn_mut().take_needs_write() {
                 self.core.io.push_back(Io::Write(id));
             }
         }

@@ -45,8 +45,8 @@ pub enum Event {
     },
     /// Headers from a peer were validated and joined the tree.
     Headers {
-        /// Who sent them.
-        peer: PeerId,
+        /// Who sent them; `None` for [`Engine::add_headers`](crate::sync::Engine::add_headers).
+        peer: Option<PeerId>,
         /// How many new headers (headers we already had are not counted).
         count: usize,
         /// Best height after them.
