@@ -157,8 +157,9 @@ pub enum HandshakeState {
 /// hands up once the handshake is done.
 pub trait Handler {
     /// True when `nonce` is one we put in a `version` on an outbound
-    /// connection still in its handshake (self-connection check).
-    fn is_own_nonce(&self, nonce: u64) -> bool;
+    /// connection still in its handshake (self-connection check; the
+    /// handler may remember not to dial that address again).
+    fn is_own_nonce(&mut self, nonce: u64) -> bool;
 
     /// Our best height, for the `start_height` of our `version`.
     fn best_height(&self) -> i32;

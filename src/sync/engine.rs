@@ -1,6 +1,6 @@
 //! The engine: peers, the sync schedule, serving, and the [`Service`] seam.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use crate::chain::store::HeaderStore;
@@ -86,7 +86,7 @@ struct Core {
     events: VecDeque<Event>,
     events_dropped: u64,
     /// Nonces of our outbound `version`s, for self-connection detection.
-    own_nonces: HashSet<u64>,
+    own_nonces: HashMap<u64, SocketAddr>,
     nonce_counter: u64,
     targets: Vec<Target>,
     synced: bool,
@@ -151,7 +151,7 @@ impl Engine {
             io: VecDeque::new(),
             events: VecDeque::new(),
             events_dropped: 0,
-            own_nonces: HashSet::new(),
+            own_nonces: HashMap::new(),
             nonce_counter: 0,
             targets,
             synced: false,
@@ -597,8 +597,13 @@ struct Ctx<'a> {
 }
 
 impl Handler for Ctx<'_> {
-    fn is_own_nonce(&self, nonce: u64) -> bool {
-        self.core.own_nonces.contains(&nonce)
+    fn is_own_nonce(&mut self, nonce: u64) -> bool {
+        let Some(addr) = self.core.own_nonces.get(&nonce).copied() else { return false };
+        // The outbound side of this loop is one of our targets: never again.
+        for t in self.core.targets.iter_mut().filter(|t| t.addr == addr) {
+            t.dial = Dial::Done;
+        }
+        true
     }
 
     fn best_height(&self) -> i32 {
@@ -607,6 +612,11 @@ impl Handler for Ctx<'_> {
 
     fn on_ready(&mut self, conn: &mut Conn, now: Time) {
         self.core.own_nonces.remove(&conn.our_nonce());
+        let id = conn.id();
+        // A completed handshake clears the address's failure count.
+        for t in self.core.targets.iter_mut().filter(|t| t.dial == Dial::Connected(id)) {
+            t.failures = 0;
+        }
         if let Some(remote) = conn.remote().cloned() {
             self.core.event(Event::Ready { peer: conn.id(), remote });
         }
@@ -710,7 +720,7 @@ impl Service for Engine {
         let slot = Slot { peer, sync: PeerSync::default() };
         let full = self.peers.len() >= core.config.max_peers;
         if link == Link::Outbound {
-            core.own_nonces.insert(nonce);
+            core.own_nonces.insert(nonce, addr);
         }
         self.peers.insert(id, slot);
         if full {
