@@ -172,6 +172,11 @@ impl Engine {
         self.core.events.pop_front()
     }
 
+    /// Events waiting for [`Engine::poll_event`].
+    pub fn queued_events(&self) -> usize {
+        self.core.events.len()
+    }
+
     /// Events dropped because nobody polled them (see
     /// [`Config::max_events`]).
     pub fn events_dropped(&self) -> u64 {

@@ -30,6 +30,8 @@ mod config;
 mod engine;
 mod event;
 #[doc(hidden)]
+pub mod fuzzing;
+#[doc(hidden)]
 pub mod sim;
 
 pub use config::{
