@@ -14,7 +14,6 @@
 //! - the best height never goes down, and the tip is in the tree;
 //! - the event queue never holds more than [`Config::max_events`].
 
-use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use crate::chain::{params::Params, HeaderTree};
