@@ -561,10 +561,12 @@ impl Peer {
                 return Err(DisconnectReason::PingTimeout { waited });
             }
         }
-        Self::maybe_ping(conn, local, now);
+        // Release spare capacity first: the ping below would make the
+        // buffer non-empty.
         if conn.out.is_empty() && conn.out.capacity() > IDLE_OUTPUT_CAPACITY {
             conn.out = Vec::new();
         }
+        Self::maybe_ping(conn, local, now);
         if self.deframer.buffered() == 0 && self.deframer.capacity() > IDLE_INPUT_CAPACITY {
             // The deframer keeps the buffer of the largest message seen (up
             // to 4 MB); an idle peer gives it back. Safe between messages: no
