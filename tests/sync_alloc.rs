@@ -87,7 +87,7 @@ fn steady_state_sync_allocates_nothing_per_message() {
     write_message(&mut hs, magic, &Verack);
     e.received(peer, &hs, now);
 
-    let mut step = |e: &mut Engine, msg: &[u8]| {
+    let step = |e: &mut Engine, msg: &[u8]| {
         // As a reactor does: bytes in (in 64 KiB reads), drain instructions,
         // write out, drain events.
         for chunk in msg.chunks(64 * 1024) {
