@@ -178,6 +178,41 @@ pub fn stop_on_ctrl_c(handle: Handle) -> Result<(), ctrlc::Error> {
     ctrlc::set_handler(move || handle.stop())
 }
 
+/// A reactor running on its own thread (see [`Reactor::spawn`]).
+#[derive(Debug)]
+pub struct Running<S> {
+    handle: Handle,
+    thread: std::thread::JoinHandle<io::Result<(S, Exit, Stats)>>,
+}
+
+impl<S> Running<S> {
+    /// The stop handle of the running reactor.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Whether the reactor has returned (the service asked to stop, or the
+    /// poll failed).
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Waits for the reactor to return and hands back the service.
+    pub fn join(self) -> io::Result<(S, Exit, Stats)> {
+        match self.thread.join() {
+            Ok(result) => result,
+            // The service panicked on the reactor thread: pass it on.
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    /// Stops the reactor ([`Handle::stop`]) and waits for it.
+    pub fn stop(self) -> io::Result<(S, Exit, Stats)> {
+        self.handle.stop();
+        self.join()
+    }
+}
+
 /// One connection. Kept small: idle peers are the common case.
 #[derive(Debug)]
 struct Conn {
@@ -319,6 +354,20 @@ impl Reactor {
         };
         self.shutdown(service, Time::now());
         Ok((exit, self.stats))
+    }
+
+    /// Runs `service` on a new thread (named `name`) and returns at once;
+    /// [`Running::stop`] or [`Running::join`] gets the service back.
+    pub fn spawn<S>(self, name: &str, mut service: S) -> io::Result<Running<S>>
+    where
+        S: Service + Send + 'static,
+    {
+        let handle = self.handle();
+        let thread = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
+            let result = self.run(&mut service);
+            result.map(|(exit, stats)| (service, exit, stats))
+        })?;
+        Ok(Running { handle, thread })
     }
 
     /// How long `poll` may sleep: until the service's wakeup, the first
