@@ -71,8 +71,9 @@ OPTIONS:
     --dns-seed            find peers through the network's DNS seeds (Core's list)
     --peers N             offline default: serving peers to start (default 4);
                           --dns-seed: addresses to dial (default 8)
-    --datadir DIR         data directory (default: a temporary one for the offline
-                          default, removed after; otherwise ~/.bitwire/NETWORK)
+    --datadir DIR         data directory (default: for the offline default a
+                          temporary one, in /dev/shm where it exists, removed
+                          after; otherwise ~/.bitwire/NETWORK)
     --stall-timeout SECS  drop a peer that leaves a getheaders unanswered this
                           long and ask another (default 30)
 ";
@@ -163,8 +164,11 @@ impl TempDir {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let path =
-            std::env::temp_dir().join(format!("bitwire-sync-{}-{nanos:09}", std::process::id()));
+        // The store fsyncs every batch; on a throwaway store that only
+        // measures the disk, so it goes to memory (tmpfs) where there is one.
+        let shm = std::path::Path::new("/dev/shm");
+        let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+        let path = base.join(format!("bitwire-sync-{}-{nanos:09}", std::process::id()));
         std::fs::create_dir_all(&path)
             .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         Ok(TempDir(path))
