@@ -196,7 +196,9 @@ impl HeaderTree {
     /// below the anchor (a retarget window, the median of 11 times, the
     /// testnet walk-back) is skipped. Chainwork counts from the anchor.
     /// With `height` 0 and the genesis header this is [`HeaderTree::new`].
+    /// `height` is capped at `i32::MAX`, Core's largest (`int nHeight`).
     pub fn with_anchor(params: &Params, anchor: &BlockHeader, height: u32) -> HeaderTree {
+        let height = height.min(i32::MAX as u32);
         HeaderTree::with_root(params, anchor, anchor.block_hash(), height)
     }
 
