@@ -89,7 +89,7 @@ proptest! {
         // Every frame the deframer yields is one of the real messages.
         for e in &whole.0 {
             if let Event::Frame(cmd, payload, _) = e {
-                prop_assert!(real.iter().any(|m| &m[24..] == &payload[..] && m[4..16] == cmd.to_bytes()));
+                prop_assert!(real.iter().any(|m| m[24..] == payload[..] && m[4..16] == cmd.to_bytes()));
             }
         }
     }
