@@ -13,6 +13,8 @@
 //! Core's reject reason out.
 
 mod error;
+pub mod fuzzing;
+pub mod mine;
 pub mod params;
 pub mod rules;
 pub mod store;

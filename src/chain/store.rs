@@ -291,6 +291,7 @@ impl HeaderStore {
 pub fn load_tree(dir: &Path, params: &Params) -> Result<(HeaderTree, HeaderStore), StoreError> {
     let (store, headers) = HeaderStore::open(dir, params.network)?;
     let mut tree = HeaderTree::new(params);
+    tree.reserve(headers.len());
     let mut hashes = Vec::with_capacity(headers.len());
     hash_headers(&headers, &mut hashes);
     tree.extend_trusted(&headers, &hashes).map_err(|r| StoreError::Unlinked { index: r.index })?;

@@ -48,12 +48,15 @@ fn parse(mut p: lexopt::Parser) -> Result<Option<Args>, String> {
                     })?);
             }
             Long("start-height") => {
-                start_height = Some(
-                    p.value()
-                        .map_err(|e| e.to_string())?
-                        .parse::<u32>()
-                        .map_err(|e| format!("--start-height: expected a block height: {e}"))?,
-                );
+                let h = p
+                    .value()
+                    .map_err(|e| e.to_string())?
+                    .parse::<u32>()
+                    .map_err(|e| format!("--start-height: expected a block height: {e}"))?;
+                if h > i32::MAX as u32 {
+                    return Err(format!("--start-height: {h} is above Core's largest height"));
+                }
+                start_height = Some(h);
             }
             Long("help") | Short('h') => return Ok(None),
             Value(v) if file.is_none() => file = Some(std::path::PathBuf::from(v)),

@@ -54,11 +54,13 @@ pub fn derive_target(bits: CompactTarget, pow_limit: &U256) -> Result<U256, PowE
     if e.negative {
         return Err(PowError::Negative(bits));
     }
-    if e.target.is_zero() {
-        return Err(PowError::Zero(bits));
-    }
+    // Core tests the four conditions in one expression; an overflowing value
+    // may also have wrapped to zero, and "overflow" is the better name for it.
     if e.overflow {
         return Err(PowError::Overflow(bits));
+    }
+    if e.target.is_zero() {
+        return Err(PowError::Zero(bits));
     }
     if e.target > *pow_limit {
         return Err(PowError::AboveLimit { bits, limit: *pow_limit });

@@ -1,6 +1,6 @@
 //! The engine: peers, the sync schedule, serving, and the [`Service`] seam.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use crate::chain::store::HeaderStore;
@@ -40,6 +40,9 @@ pub struct PeerInfo {
 struct PeerSync {
     /// When our unanswered `getheaders` went out.
     in_flight: Option<Time>,
+    /// The request was sent ahead, from the last header of a batch still
+    /// being validated: if that batch is rejected, the answer is moot.
+    speculative_base: Option<BlockHash>,
     /// Sequence number of our last request to this peer (round robin; the
     /// clock does not do, several requests can share a millisecond).
     last_asked: u64,
@@ -118,7 +121,7 @@ struct Core {
 /// # let _ = engine;
 /// ```
 pub struct Engine {
-    peers: BTreeMap<PeerId, Slot>,
+    peers: HashMap<PeerId, Slot>,
     local: Local,
     core: Core,
 }
@@ -164,7 +167,7 @@ impl Engine {
             config,
         };
         core.dial(Time(0));
-        Engine { peers: BTreeMap::new(), local, core }
+        Engine { peers: HashMap::new(), local, core }
     }
 
     /// The next event, oldest first.
@@ -237,8 +240,10 @@ impl Engine {
 
     /// One snapshot per connection.
     pub fn peers(&self) -> Vec<PeerInfo> {
-        self.peers
-            .iter()
+        let mut ids: Vec<PeerId> = self.peers.keys().copied().collect();
+        ids.sort();
+        ids.iter()
+            .map(|id| (id, &self.peers[id]))
             .map(|(&id, s)| PeerInfo {
                 id,
                 addr: s.peer.conn().addr(),
@@ -397,6 +402,31 @@ impl Core {
         now: Time,
     ) {
         locator_into(&self.tree, &mut self.locator);
+        sync.speculative_base = None;
+        self.send_getheaders(conn, sync, stop, now);
+    }
+
+    /// Sends `getheaders` for what follows `base`, the last header of a full
+    /// batch not validated yet: the peer prepares and sends the next batch
+    /// while we validate this one (pipelining). The locator is `base`, then
+    /// our best chain, so an honest peer answers from `base`.
+    fn request_ahead(&mut self, conn: &mut Conn, sync: &mut PeerSync, base: BlockHash, now: Time) {
+        locator_into(&self.tree, &mut self.locator);
+        if self.locator.len() >= MAX_LOCATOR_SZ {
+            self.locator.pop();
+        }
+        self.locator.insert(0, base);
+        sync.speculative_base = Some(base);
+        self.send_getheaders(conn, sync, BlockHash::ZERO, now);
+    }
+
+    fn send_getheaders(
+        &mut self,
+        conn: &mut Conn,
+        sync: &mut PeerSync,
+        stop: BlockHash,
+        now: Time,
+    ) {
         conn.send(&GetHeaders {
             version: peer::PROTOCOL_VERSION as u32,
             locator: &self.locator,
@@ -412,23 +442,14 @@ impl Core {
 
     /// Picks the next peer to ask, if no request is in flight; decides
     /// whether the initial sync is over.
-    fn schedule(&mut self, peers: &mut BTreeMap<PeerId, Slot>, now: Time) {
+    fn schedule(&mut self, peers: &mut HashMap<PeerId, Slot>, now: Time) {
         if !self.config.sync || self.synced {
             return;
         }
         if peers.values().any(|s| s.sync.in_flight.is_some()) {
             return;
         }
-        let candidate = peers
-            .iter()
-            .filter(|(_, s)| {
-                s.peer.conn().link() == Link::Outbound
-                    && s.peer.conn().state() == HandshakeState::Ready
-                    && !s.sync.exhausted
-            })
-            .min_by_key(|(&id, s)| (s.sync.last_asked, id))
-            .map(|(&id, _)| id);
-        if let Some(id) = candidate {
+        if let Some(id) = next_to_ask(peers) {
             let slot = peers.get_mut(&id).expect("candidate is a live peer");
             self.request_headers(slot.peer.conn_mut(), &mut slot.sync, BlockHash::ZERO, now);
             return;
@@ -470,10 +491,15 @@ impl Core {
     }
 
     /// Validates a batch of headers from `conn` and extends the tree.
+    ///
+    /// `others` are the other peers (for pipelining: during the initial sync
+    /// the next request goes out, to the next peer in turn, before this
+    /// batch is validated).
     fn on_headers<'h, I>(
         &mut self,
         conn: &mut Conn,
         sync: &mut PeerSync,
+        others: &mut HashMap<PeerId, Slot>,
         headers: I,
         now: Time,
     ) -> Result<(), DisconnectReason>
@@ -488,6 +514,13 @@ impl Core {
             });
         }
         let solicited = sync.in_flight.take().is_some();
+        let base = if solicited { sync.speculative_base.take() } else { None };
+        if base.is_some_and(|b| !self.tree.contains(&b)) {
+            // Asked ahead from a batch that was then rejected: the answer
+            // builds on it and is moot. Not this peer's fault; the
+            // scheduler asks again from our real tip.
+            return Ok(());
+        }
         if count == 0 {
             if solicited {
                 sync.exhausted = true;
@@ -495,9 +528,22 @@ impl Core {
             return Ok(());
         }
         // Copy out of the message (headers sit 81 bytes apart there) into
-        // reused scratch, and hash the whole batch at once.
+        // reused scratch.
         self.batch.clear();
         self.batch.extend(headers.copied());
+        if solicited && count == MAX_HEADERS_RESULTS && self.config.sync && !self.synced {
+            // Pipelining: ask for the next batch now, so the peer prepares
+            // and sends it while we hash and validate this one.
+            let ahead = self.batch[count - 1].block_hash();
+            match next_to_ask(others) {
+                Some(id) => {
+                    let slot = others.get_mut(&id).expect("a live peer");
+                    self.request_ahead(slot.peer.conn_mut(), &mut slot.sync, ahead, now);
+                }
+                None => self.request_ahead(conn, sync, ahead, now),
+            }
+        }
+        // Hash the whole batch at once.
         self.hashes.clear();
         hash_headers(&self.batch, &mut self.hashes);
         // Core: CheckHeadersAreContinuous, before anything else.
@@ -599,6 +645,9 @@ impl Core {
 struct Ctx<'a> {
     core: &'a mut Core,
     sync: &'a mut PeerSync,
+    /// Every other peer (the current one is taken out of the map while it
+    /// is handled).
+    others: &'a mut HashMap<PeerId, Slot>,
 }
 
 impl Handler for Ctx<'_> {
@@ -640,7 +689,9 @@ impl Handler for Ctx<'_> {
         now: Time,
     ) -> Result<(), DisconnectReason> {
         match msg {
-            Message::Headers(h) => self.core.on_headers(conn, self.sync, h.iter(), now),
+            Message::Headers(h) => {
+                self.core.on_headers(conn, self.sync, self.others, h.iter(), now)
+            }
             Message::GetHeaders(g) => {
                 let locator = g.locator();
                 self.core.on_getheaders(conn, self.sync, locator, g.stop_hash())
@@ -754,16 +805,22 @@ impl Service for Engine {
     }
 
     fn received(&mut self, id: PeerId, bytes: &[u8], now: Time) {
-        let Some(slot) = self.peers.get_mut(&id) else { return };
-        let mut ctx = Ctx { core: &mut self.core, sync: &mut slot.sync };
+        // Out of the map while handled, so the handler can reach the other
+        // peers (a HashMap with spare capacity: no allocation).
+        let Some(mut slot) = self.peers.remove(&id) else { return };
+        let mut ctx = Ctx { core: &mut self.core, sync: &mut slot.sync, others: &mut self.peers };
         let result = slot.peer.receive(bytes, &self.local, &mut ctx, now);
         match result {
             Ok(()) => {
                 if slot.peer.conn_mut().take_needs_write() {
                     self.core.io.push_back(Io::Write(id));
                 }
+                self.peers.insert(id, slot);
             }
-            Err(reason) => self.drop_peer(id, reason, now),
+            Err(reason) => {
+                self.core.forget(id, &slot, reason, now);
+                self.core.io.push_back(Io::Disconnect(id));
+            }
         }
         self.after_peer_change(now);
     }
@@ -850,4 +907,19 @@ fn locator_into(tree: &HeaderTree, out: &mut Vec<BlockHash>) {
 /// filtered block, compact block, with or without the witness flag).
 fn is_block(t: InvType) -> bool {
     matches!(t.0 & !InvType::WITNESS_FLAG, 2..=4)
+}
+
+/// The ready outbound peer asked least recently that may have more headers
+/// and has no request in flight.
+fn next_to_ask(peers: &HashMap<PeerId, Slot>) -> Option<PeerId> {
+    peers
+        .iter()
+        .filter(|(_, s)| {
+            s.peer.conn().link() == Link::Outbound
+                && s.peer.conn().state() == HandshakeState::Ready
+                && !s.sync.exhausted
+                && s.sync.in_flight.is_none()
+        })
+        .min_by_key(|(&id, s)| (s.sync.last_asked, id))
+        .map(|(&id, _)| id)
 }

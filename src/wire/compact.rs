@@ -53,7 +53,7 @@ fn le(buf: &[u8], len: usize, field: &'static str) -> Result<u64, PayloadError> 
     Ok(u64::from_le_bytes(out))
 }
 
-/// The number of bytes [`write`] uses for `value`.
+/// The number of bytes [`write()`] uses for `value`.
 pub const fn len(value: u64) -> usize {
     match value {
         0..=0xfc => 1,
