@@ -28,6 +28,8 @@ fn temp_dir(name: &str) -> PathBuf {
 
 /// Starts `bitwire serve` with `args` plus a loopback port; returns the
 /// child and the bound address (read from its stderr).
+// The child goes back to the caller, who waits for it in `stop`.
+#[allow(clippy::zombie_processes)]
 fn serve(args: &[&str]) -> (Child, SocketAddr) {
     let mut child = Command::new(BIN)
         .arg("serve")
@@ -42,7 +44,11 @@ fn serve(args: &[&str]) -> (Child, SocketAddr) {
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "serve exited before listening");
+        if err.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("serve exited before listening");
+        }
         if let Some(a) = line.trim().strip_prefix("listening on ") {
             let addr = a.parse().unwrap();
             // Keep draining stderr so the server never blocks on it.
