@@ -351,6 +351,10 @@ fn serve(args: Args) -> Result<(), String> {
     let tip = tree.tip();
     let config = net::Config::default().max_connections(args.max_connections.saturating_add(16));
     let mut reactor = Reactor::new(config).map_err(|e| format!("cannot start the reactor: {e}"))?;
+    // Before "listening on": whoever reads that line may send Ctrl-C at once.
+    if let Err(e) = net::stop_on_ctrl_c(reactor.handle()) {
+        eprintln!("bitwire serve: Ctrl-C will not stop cleanly: {e}");
+    }
     let mut bound = Vec::new();
     for addr in &args.listen {
         let local = reactor.listen(*addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -364,9 +368,6 @@ fn serve(args: Args) -> Result<(), String> {
         tip.hash,
         tip.height
     );
-    if let Err(e) = net::stop_on_ctrl_c(reactor.handle()) {
-        eprintln!("bitwire serve: Ctrl-C will not stop cleanly: {e}");
-    }
     let engine = Engine::new(serve_config(args.network, args.max_connections), tree, None);
     let mut log = ServeLog::default();
     let mut service = Observed::new(engine, Duration::from_secs(1), |engine: &mut Engine, now| {
