@@ -252,8 +252,10 @@ fn spawn_echo(config: Config) -> (SocketAddr, impl FnOnce() -> (Checked<Echo>, E
 fn echo_is_byte_exact_under_partial_writes_and_small_reads() {
     // A small read buffer on the server: each 16 MiB stream arrives in
     // thousands of reads of at most 4093 bytes, and the client's one big
-    // write must be taken by the socket piece by piece.
-    let (addr, stop) = spawn_echo(Config::default().read_buffer(4093));
+    // write must be taken by the socket piece by piece. A small read budget
+    // makes the server hand the turn to the other connections every 10,000
+    // bytes and come back for the rest.
+    let (addr, stop) = spawn_echo(Config::default().read_buffer(4093).read_budget(10_000));
     let len = 16 << 20;
     let mut sender = Checked::new(Sender::new(addr, 4, len));
     let (exit, stats) = Reactor::new(Config::default()).unwrap().run(&mut sender).unwrap();

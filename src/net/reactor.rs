@@ -222,6 +222,8 @@ struct Conn {
     connecting: bool,
     /// `WRITABLE` is in the registered interest (output is waiting).
     want_write: bool,
+    /// In `Reactor::unread` (its read budget ran out with bytes waiting).
+    unread: bool,
 }
 
 /// The event loop. Build it, add listeners, then [`Reactor::run`] a service.
@@ -347,7 +349,8 @@ impl Reactor {
             // gets one more budget, then waits for the next round.
             for _ in 0..self.unread.len() {
                 let Some(peer) = self.unread.pop_front() else { break };
-                if self.conns.contains_key(&peer) {
+                if let Some(conn) = self.conns.get_mut(&peer) {
+                    conn.unread = false;
                     self.read(peer, service, now);
                 }
             }
@@ -463,7 +466,8 @@ impl Reactor {
         }
         self.poll.registry().register(&mut stream, token, interest)?;
         self.next_id += 1;
-        self.conns.insert(peer, Conn { stream, addr, connecting, want_write: connecting });
+        self.conns
+            .insert(peer, Conn { stream, addr, connecting, want_write: connecting, unread: false });
         self.stats.peak_connections = self.stats.peak_connections.max(self.conns.len());
         Ok(peer)
     }
@@ -547,7 +551,10 @@ impl Reactor {
                 return;
             }
             if budget == 0 {
-                self.unread.push_back(peer);
+                if !conn.unread {
+                    conn.unread = true;
+                    self.unread.push_back(peer);
+                }
                 return;
             }
             match conn.stream.read(&mut self.scratch) {
