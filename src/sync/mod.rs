@@ -31,12 +31,13 @@ mod engine;
 mod event;
 #[doc(hidden)]
 pub mod fuzzing;
+mod presync;
 #[doc(hidden)]
 pub mod sim;
 
 pub use config::{
     Config, DEFAULT_MAX_CONNECT_ATTEMPTS, DEFAULT_MAX_EVENTS, DEFAULT_MAX_PEERS,
-    DEFAULT_RECONNECT_DELAY, DEFAULT_STALL_TIMEOUT,
+    DEFAULT_MAX_PRESYNC_HEADERS, DEFAULT_RECONNECT_DELAY, DEFAULT_STALL_TIMEOUT,
 };
 pub use engine::{Engine, PeerInfo};
 pub use event::Event;
