@@ -21,6 +21,10 @@
 //!   more than [`MAX_NUM_UNCONNECTING_HEADERS_MSGS`] announcements that do not
 //!   connect drop the peer with a typed
 //!   [`DisconnectReason`](crate::peer::DisconnectReason); the others carry on.
+//! - With [`Config::min_chain_work`] set, a chain below that work is not
+//!   stored until the peer has shown the work at a fixed memory cost, then
+//!   re-downloaded and checked against what was shown (Core's headers
+//!   presync; see `presync.rs` for the bound).
 //! - After the initial sync, `headers` announcements are validated the same
 //!   way and an `inv` for an unknown block triggers `getheaders`.
 //! - Serving: `getheaders` is answered from the tree (at most 2000 headers),
