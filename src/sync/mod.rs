@@ -56,8 +56,8 @@ pub const MAX_HEADERS_RESULTS: usize = 2000;
 pub const MAX_BLOCKS_TO_ANNOUNCE: usize = 8;
 
 /// Non-connecting announcements a peer may send before it is dropped
-/// (src/net_processing.cpp `MAX_NUM_UNCONNECTING_HEADERS_MSGS`, before Core 28
-/// replaced the counter with a rate limit).
+/// (src/net_processing.cpp `MAX_NUM_UNCONNECTING_HEADERS_MSGS` of the Core
+/// releases that count them; the count resets when a batch connects).
 pub const MAX_NUM_UNCONNECTING_HEADERS_MSGS: u32 = 10;
 
 /// Most hashes in a `getheaders` locator we answer (src/net_processing.cpp
