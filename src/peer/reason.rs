@@ -115,6 +115,18 @@ pub enum DisconnectReason {
         /// The bytes that would have been queued.
         found: usize,
     },
+    /// A peer's chain stayed below the minimum chain work for more headers
+    /// than the per-peer presync budget.
+    PresyncTooLong {
+        /// The budget in headers.
+        max: u64,
+    },
+    /// In redownload, a batch did not end on the hash the same batch ended
+    /// on in presync: the peer served a different chain the second time.
+    RedownloadMismatch {
+        /// Position of the batch.
+        batch: usize,
+    },
     /// The input buffer is full and holds no complete message (cannot happen
     /// with a correct deframer; named rather than looped on).
     BufferFull {
@@ -148,6 +160,8 @@ impl DisconnectReason {
             DisconnectReason::InvalidHeader { .. } => "invalid-header",
             DisconnectReason::Stalled { .. } => "stalled",
             DisconnectReason::OutputOverflow { .. } => "output-overflow",
+            DisconnectReason::PresyncTooLong { .. } => "presync-too-long",
+            DisconnectReason::RedownloadMismatch { .. } => "redownload-mismatch",
             DisconnectReason::BufferFull { .. } => "buffer-full",
             DisconnectReason::TooManyPeers { .. } => "too-many-peers",
         }
@@ -166,6 +180,8 @@ impl DisconnectReason {
                 | DisconnectReason::NonContinuousHeaders { .. }
                 | DisconnectReason::TooManyUnconnecting { .. }
                 | DisconnectReason::InvalidHeader { .. }
+                | DisconnectReason::PresyncTooLong { .. }
+                | DisconnectReason::RedownloadMismatch { .. }
                 | DisconnectReason::SelfConnection
         )
     }
@@ -218,6 +234,12 @@ impl fmt::Display for DisconnectReason {
                 f,
                 "peer does not read its output: budget {limit} bytes, found {found} queued"
             ),
+            DisconnectReason::PresyncTooLong { max } => {
+                write!(f, "low-work chain longer than the presync budget of {max} headers")
+            }
+            DisconnectReason::RedownloadMismatch { batch } => {
+                write!(f, "redownloaded batch {batch} differs from the presynced chain")
+            }
             DisconnectReason::BufferFull { buffered } => {
                 write!(f, "input buffer full with {buffered} bytes and no complete message")
             }

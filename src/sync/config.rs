@@ -4,6 +4,7 @@ use core::time::Duration;
 use std::net::SocketAddr;
 
 use crate::peer::{self, Local};
+use crate::pow::U256;
 use crate::Network;
 
 /// How long a `getheaders` may stay unanswered before the peer is called
@@ -27,6 +28,13 @@ pub const DEFAULT_MAX_PEERS: usize = 10_000;
 /// before the oldest are dropped, so an embedder that never polls does not
 /// make memory grow.
 pub const DEFAULT_MAX_EVENTS: usize = 4096;
+
+/// Most headers one peer may feed us below the minimum chain work: Core
+/// bounds the same phase by time (at most 6 headers per second since the
+/// chain started, src/headerssync.cpp); a fixed count gives a fixed memory
+/// bound. Mainnet has under a million headers; a competing chain needs
+/// several times that only at a fraction of the difficulty.
+pub const DEFAULT_MAX_PRESYNC_HEADERS: u64 = 6_000_000;
 
 /// What the engine does and how.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +77,16 @@ pub struct Config {
     pub max_output_per_peer: usize,
     /// Events kept before the oldest are dropped.
     pub max_events: usize,
+    /// Headers of a chain with less total work than this are not stored
+    /// until the peer has shown, at a fixed memory cost, that its chain
+    /// reaches it (Core's headers presync, see the `presync` module docs).
+    /// `None` turns the protection off (the offline default syncs a short
+    /// bundled chain far below any real minimum). For a real network, set
+    /// Core's `nMinimumChainWork` (src/kernel/chainparams.cpp) of the release
+    /// you trust.
+    pub min_chain_work: Option<U256>,
+    /// Most headers one peer may presync (memory: 8 bytes per 2000).
+    pub max_presync_headers: u64,
 }
 
 impl Config {
@@ -93,6 +111,8 @@ impl Config {
             max_connect_attempts: DEFAULT_MAX_CONNECT_ATTEMPTS,
             max_output_per_peer: peer::DEFAULT_MAX_OUTPUT,
             max_events: DEFAULT_MAX_EVENTS,
+            min_chain_work: None,
+            max_presync_headers: DEFAULT_MAX_PRESYNC_HEADERS,
         }
     }
 

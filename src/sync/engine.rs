@@ -11,6 +11,7 @@ use crate::pow::hash_headers;
 use crate::wire::msg::{GetHeaders, Headers, Inv, Message, NotFound};
 use crate::wire::{BlockHash, BlockHeader, Command, InvEntry, InvType, PayloadError, WireError};
 
+use super::presync::{Flow, Presync};
 use super::{
     Config, Event, MAX_BLOCKS_TO_ANNOUNCE, MAX_HEADERS_RESULTS, MAX_LOCATOR_SZ,
     MAX_NUM_UNCONNECTING_HEADERS_MSGS,
@@ -37,7 +38,7 @@ pub struct PeerInfo {
 
 /// The sync bookkeeping of one peer.
 #[derive(Debug, Default)]
-struct PeerSync {
+pub(super) struct PeerSync {
     /// When our unanswered `getheaders` went out.
     in_flight: Option<Time>,
     /// The request was sent ahead, from the last header of a batch still
@@ -48,7 +49,9 @@ struct PeerSync {
     last_asked: u64,
     /// The peer answered a request with fewer than 2000 headers: it has
     /// nothing beyond what we hold (until it announces something).
-    exhausted: bool,
+    pub(super) exhausted: bool,
+    /// Low-work chain protection state (see [`super::presync`]).
+    pub(super) presync: Option<Box<Presync>>,
     /// Non-connecting announcements so far.
     unconnecting: u32,
     received: u64,
@@ -81,9 +84,9 @@ struct Target {
 
 /// Everything except the peers, so a peer and the rest can be borrowed
 /// mutably at once.
-struct Core {
-    config: Config,
-    tree: HeaderTree,
+pub(super) struct Core {
+    pub(super) config: Config,
+    pub(super) tree: HeaderTree,
     store: Option<HeaderStore>,
     io: VecDeque<Io>,
     events: VecDeque<Event>,
@@ -99,8 +102,8 @@ struct Core {
     /// Scratch for locators, reused.
     locator: Vec<BlockHash>,
     /// Scratch for a received batch and its hashes, reused.
-    batch: Vec<BlockHeader>,
-    hashes: Vec<BlockHash>,
+    pub(super) batch: Vec<BlockHeader>,
+    pub(super) hashes: Vec<BlockHash>,
     /// Scratch for headers on their way to the store, reused.
     persist_buf: Vec<BlockHeader>,
 }
@@ -420,6 +423,21 @@ impl Core {
         self.send_getheaders(conn, sync, BlockHash::ZERO, now);
     }
 
+    /// Sends `getheaders` with an explicit locator (presync and redownload
+    /// follow the peer's chain, not our best one).
+    pub(super) fn request_from(
+        &mut self,
+        conn: &mut Conn,
+        sync: &mut PeerSync,
+        locator: &[BlockHash],
+        now: Time,
+    ) {
+        self.locator.clear();
+        self.locator.extend_from_slice(locator);
+        sync.speculative_base = None;
+        self.send_getheaders(conn, sync, BlockHash::ZERO, now);
+    }
+
     fn send_getheaders(
         &mut self,
         conn: &mut Conn,
@@ -531,7 +549,18 @@ impl Core {
         // reused scratch.
         self.batch.clear();
         self.batch.extend(headers.copied());
-        if solicited && count == MAX_HEADERS_RESULTS && self.config.sync && !self.synced {
+        if let Some(min) = self.config.min_chain_work {
+            if let Flow::Handled = self.presync(conn, sync, min, now)? {
+                return Ok(());
+            }
+        }
+        let redownload = Core::in_redownload(sync);
+        if solicited
+            && count == MAX_HEADERS_RESULTS
+            && self.config.sync
+            && !self.synced
+            && !redownload
+        {
             // Pipelining: ask for the next batch now, so the peer prepares
             // and sends it while we hash and validate this one.
             let ahead = self.batch[count - 1].block_hash();
@@ -549,6 +578,9 @@ impl Core {
         // Core: CheckHeadersAreContinuous, before anything else.
         if let Some(index) = (1..count).find(|&i| self.batch[i].prev_hash() != self.hashes[i - 1]) {
             return Err(DisconnectReason::NonContinuousHeaders { index });
+        }
+        if redownload {
+            self.check_redownload(sync)?;
         }
         if !self.tree.contains(&self.batch[0].prev_hash()) && count <= MAX_BLOCKS_TO_ANNOUNCE {
             // Core: a short announcement that does not connect may follow a
@@ -588,6 +620,17 @@ impl Core {
         }
         if added > 0 || solicited {
             self.tip_event(Some(conn.id()), added);
+        }
+        if let Some(fork) = sync.presync.as_ref().and_then(|p| p.redownload_fork()) {
+            // Redownload goes on with this peer, along its chain.
+            if count == MAX_HEADERS_RESULTS {
+                let last = self.hashes[count - 1];
+                self.request_from(conn, sync, &[last, fork], now);
+            } else {
+                sync.presync = None;
+                sync.exhausted = true;
+            }
+            return Ok(());
         }
         if count == MAX_HEADERS_RESULTS {
             // A full answer: the peer has more. During the initial sync the

@@ -68,7 +68,12 @@ pub fn engine(chain: &[BlockHeader], tree_len: usize) -> Engine {
         // The caller's headers are real: any rejection just ends the prefix.
         let _ = tree.accept(&chain[1..end], START.as_secs());
     }
+    // Presync applies to chains below 30 headers past the tree's tip.
+    let one = crate::pow::work_from_bits(chain[0].bits());
+    let min = (0..30).fold(tree.tip().chainwork, |w, _| w.saturating_add(&one));
     let mut config = Config::new(Network::Main);
+    config.min_chain_work = Some(min);
+    config.max_presync_headers = 5000;
     config.connect = vec![addr(9001), addr(9002)];
     config.max_output_per_peer = MAX_OUTPUT;
     config.max_events = MAX_EVENTS;

@@ -21,6 +21,10 @@
 //!   more than [`MAX_NUM_UNCONNECTING_HEADERS_MSGS`] announcements that do not
 //!   connect drop the peer with a typed
 //!   [`DisconnectReason`](crate::peer::DisconnectReason); the others carry on.
+//! - With [`Config::min_chain_work`] set, a chain below that work is not
+//!   stored until the peer has shown the work at a fixed memory cost, then
+//!   re-downloaded and checked against what was shown (Core's headers
+//!   presync; see `presync.rs` for the bound).
 //! - After the initial sync, `headers` announcements are validated the same
 //!   way and an `inv` for an unknown block triggers `getheaders`.
 //! - Serving: `getheaders` is answered from the tree (at most 2000 headers),
@@ -31,12 +35,13 @@ mod engine;
 mod event;
 #[doc(hidden)]
 pub mod fuzzing;
+mod presync;
 #[doc(hidden)]
 pub mod sim;
 
 pub use config::{
     Config, DEFAULT_MAX_CONNECT_ATTEMPTS, DEFAULT_MAX_EVENTS, DEFAULT_MAX_PEERS,
-    DEFAULT_RECONNECT_DELAY, DEFAULT_STALL_TIMEOUT,
+    DEFAULT_MAX_PRESYNC_HEADERS, DEFAULT_RECONNECT_DELAY, DEFAULT_STALL_TIMEOUT,
 };
 pub use engine::{Engine, PeerInfo};
 pub use event::Event;
@@ -51,8 +56,8 @@ pub const MAX_HEADERS_RESULTS: usize = 2000;
 pub const MAX_BLOCKS_TO_ANNOUNCE: usize = 8;
 
 /// Non-connecting announcements a peer may send before it is dropped
-/// (src/net_processing.cpp `MAX_NUM_UNCONNECTING_HEADERS_MSGS`, before Core 28
-/// replaced the counter with a rate limit).
+/// (src/net_processing.cpp `MAX_NUM_UNCONNECTING_HEADERS_MSGS` of the Core
+/// releases that count them; the count resets when a batch connects).
 pub const MAX_NUM_UNCONNECTING_HEADERS_MSGS: u32 = 10;
 
 /// Most hashes in a `getheaders` locator we answer (src/net_processing.cpp
