@@ -190,7 +190,15 @@ fn serve_from_a_synced_data_directory() {
     let (server, addr) = serve(&["--network", "main", "--datadir", first.to_str().unwrap()]);
     let second = dir.join("second");
     let out = Command::new(BIN)
-        .args(["sync", "--connect", &addr.to_string(), "--datadir", second.to_str().unwrap()])
+        .args([
+            "sync",
+            "--min-chain-work",
+            "0",
+            "--connect",
+            &addr.to_string(),
+            "--datadir",
+            second.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));

@@ -208,8 +208,14 @@ fn offline_default_ends_on_the_bundled_tip() {
 fn serve_process_and_sync_process_over_loopback() {
     let (server, addr) = Proc::serve(HEADERS);
     let dir = temp_dir("pair");
-    let (code, json, err) =
-        sync(&["--connect", &addr.to_string(), "--datadir", dir.to_str().unwrap()]);
+    let (code, json, err) = sync(&[
+        "--min-chain-work",
+        "0",
+        "--connect",
+        &addr.to_string(),
+        "--datadir",
+        dir.to_str().unwrap(),
+    ]);
     assert_synced_to_bundled_tip(code, &json, &err);
     assert_eq!((json["headers_synced"].as_u64(), json["peers"].as_u64()), (Some(39999), Some(1)));
     // The store in the data directory holds the chain: 16-byte file header,
@@ -230,6 +236,8 @@ fn several_servers_at_once_share_the_work() {
     let servers: Vec<(Proc, SocketAddr)> = (0..3).map(|_| Proc::serve(HEADERS)).collect();
     let dir = temp_dir("several");
     let mut args = vec!["--datadir".to_string(), dir.to_str().unwrap().to_string()];
+    // The bundled chain is far below mainnet's minimum chain work.
+    args.extend(["--min-chain-work".to_string(), "0".to_string()]);
     for (_, addr) in &servers {
         args.extend(["--connect".to_string(), addr.to_string()]);
     }
@@ -421,6 +429,8 @@ fn a_server_that_goes_silent_mid_sync_is_dropped_and_the_sync_completes() {
     let (honest, honest_addr) = Proc::serve(HEADERS);
     let dir = temp_dir("silent");
     let (code, json, err) = sync(&[
+        "--min-chain-work",
+        "0",
         "--connect",
         &silent_addr.to_string(),
         "--connect",
@@ -449,6 +459,8 @@ fn a_lying_server_is_dropped_with_the_reason_and_the_sync_completes() {
     let (honest, honest_addr) = Proc::serve(HEADERS);
     let dir = temp_dir("liar");
     let (code, json, err) = sync(&[
+        "--min-chain-work",
+        "0",
         "--connect",
         &liar_addr.to_string(),
         "--connect",
@@ -478,7 +490,8 @@ fn a_sync_resumes_from_the_store() {
     let (server, addr) = Proc::serve(half.to_str().unwrap());
     let data = dir.join("data");
     let data = data.to_str().unwrap();
-    let (code, json, err) = sync(&["--connect", &addr.to_string(), "--datadir", data]);
+    let (code, json, err) =
+        sync(&["--min-chain-work", "0", "--connect", &addr.to_string(), "--datadir", data]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         (json["tip_height"].as_u64(), json["headers_synced"].as_u64()),
@@ -507,8 +520,17 @@ fn ctrl_c_stops_the_sync_with_the_store_saved() {
     let dir = temp_dir("ctrlc");
     let data = dir.to_str().unwrap();
     let addr = addr.to_string();
-    let mut p =
-        Proc::spawn(&["sync", "--connect", &addr, "--datadir", data, "--stall-timeout", "600"]);
+    let mut p = Proc::spawn(&[
+        "sync",
+        "--min-chain-work",
+        "0",
+        "--connect",
+        &addr,
+        "--datadir",
+        data,
+        "--stall-timeout",
+        "600",
+    ]);
     p.wait_line(|l| l.starts_with("height 20000/"));
     p.interrupt();
     let (code, out, err) = p.finish();
@@ -543,4 +565,26 @@ fn bad_arguments_exit_2_and_help_exits_0() {
     let out = run(&["serve", "--network", "main"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--headers FILE or --datadir DIR"));
+}
+
+#[test]
+fn a_chain_below_the_minimum_chain_work_is_not_stored() {
+    // Without --min-chain-work a sync from real peers uses Core's mainnet
+    // nMinimumChainWork: the bundled 40,000 headers are far below it, so they
+    // are presynced (checked, counted) and never stored.
+    let (server, addr) = Proc::serve(HEADERS);
+    let dir = temp_dir("minwork");
+    let data = dir.to_str().unwrap();
+    let (code, json, err) = sync(&["--connect", &addr.to_string(), "--datadir", data]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!((json["tip_height"].as_u64(), json["headers_synced"].as_u64()), (Some(0), Some(0)));
+    assert!(err.contains("less work than the minimum chain work"), "{err}");
+    assert!(err.contains("dee8e2a309ad8a9820433c68"), "Core's mainnet minimum is named: {err}");
+    let (summary, _) = server.stop_server();
+    assert!(summary["headers_served"].as_u64().unwrap() >= 39999, "the chain was presynced");
+
+    let out = Command::new(BIN).args(["sync", "--min-chain-work", "xyz"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected up to 64 hex digits"));
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -9,9 +9,10 @@
 //! chain's tip. This is the README's main-job command.
 //!
 //! Progress goes to stderr; the result is one JSON object on stdout. Exit
-//! status: 0 synced, 1 the sync could not finish (no peer, a store error, or
-//! the offline default ending on a wrong tip), 2 bad arguments, 130 stopped
-//! by Ctrl-C (the store holds everything validated until then).
+//! status: 0 synced, 1 the sync could not finish (no peer, a store error, the
+//! peers' chain below the minimum chain work, or the offline default ending
+//! on a wrong tip), 2 bad arguments, 130 stopped by Ctrl-C (the store holds
+//! everything validated until then).
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 use bitwire::chain::{store, Params};
 use bitwire::net::{self, Exit, Link, PeerId, Reactor, Time};
 use bitwire::peer::DisconnectReason;
+use bitwire::pow::U256;
 use bitwire::sync::{Config, Engine, Event};
 use bitwire::wire::BlockHash;
 use bitwire::Network;
@@ -45,6 +47,20 @@ const DEFAULT_OFFLINE_PEERS: usize = 4;
 /// Addresses taken from the DNS seeds (Core makes 8 full outbound
 /// connections: `MAX_OUTBOUND_FULL_RELAY_CONNECTIONS`, src/net.h).
 const DEFAULT_SEED_PEERS: usize = 8;
+/// Core's `consensus.nMinimumChainWork` per network (src/kernel/chainparams.cpp,
+/// v30): a chain with less work is presynced, not stored (see
+/// `bitwire::sync::presync`). Regtest's is zero.
+fn core_min_chain_work(network: Network) -> Option<U256> {
+    let hex = match network {
+        Network::Main => "0000000000000000000000000000000000000000dee8e2a309ad8a9820433c68",
+        Network::Testnet3 => "0000000000000000000000000000000000000000000016dd270dd94fac1d7632",
+        Network::Testnet4 => "00000000000000000000000000000000000000000000034a4690fe592dc49c7c",
+        Network::Signet => "0000000000000000000000000000000000000000000000000000067d328e681a",
+        _ => return None,
+    };
+    U256::from_hex(hex)
+}
+
 /// How often the progress line is redrawn on a terminal, and printed anew
 /// otherwise.
 const PROGRESS_TTY: Duration = Duration::from_millis(200);
@@ -74,6 +90,11 @@ OPTIONS:
     --datadir DIR         data directory (default: for the offline default a
                           temporary one, in /dev/shm where it exists, removed
                           after; otherwise ~/.bitwire/NETWORK)
+    --min-chain-work HEX  a chain with less total work is checked at a fixed memory
+                          cost (Core's headers presync) and stored only once it
+                          reaches this; 0 turns that off (default: Core's
+                          nMinimumChainWork for the network; 0 for the offline
+                          default, whose bundled chain is far below mainnet's)
     --stall-timeout SECS  drop a peer that leaves a getheaders unanswered this
                           long and ask another (default 30)
 ";
@@ -85,6 +106,8 @@ struct Args {
     peers: Option<usize>,
     datadir: Option<PathBuf>,
     stall_timeout: Duration,
+    /// `None`: the default; `Some(None)`: off.
+    min_chain_work: Option<Option<U256>>,
 }
 
 fn parse(mut p: lexopt::Parser) -> Result<Option<Args>, String> {
@@ -93,6 +116,7 @@ fn parse(mut p: lexopt::Parser) -> Result<Option<Args>, String> {
     let mut connect_raw = Vec::new();
     let (mut dns_seed, mut peers, mut datadir) = (false, None, None);
     let mut stall_timeout = bitwire::sync::DEFAULT_STALL_TIMEOUT;
+    let mut min_chain_work = None;
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
         match arg {
             Long("network") => network = network_arg(p.value().map_err(|e| e.to_string())?)?,
@@ -122,6 +146,15 @@ fn parse(mut p: lexopt::Parser) -> Result<Option<Args>, String> {
                 stall_timeout = Duration::try_from_secs_f64(secs)
                     .map_err(|e| format!("--stall-timeout: expected seconds: {e}"))?;
             }
+            Long("min-chain-work") => {
+                let v = p.value().map_err(|e| e.to_string())?;
+                let hex = v.to_str().ok_or("--min-chain-work: not UTF-8")?;
+                let hex = hex.strip_prefix("0x").unwrap_or(hex);
+                let work = U256::from_hex(hex).ok_or_else(|| {
+                    format!("--min-chain-work: expected up to 64 hex digits, found {hex:?}")
+                })?;
+                min_chain_work = Some((work != U256::ZERO).then_some(work));
+            }
             Long("help") | Short('h') => return Ok(None),
             other => return Err(other.unexpected().to_string()),
         }
@@ -131,7 +164,7 @@ fn parse(mut p: lexopt::Parser) -> Result<Option<Args>, String> {
         // A name with several addresses: the first will do for one peer.
         connect.push(addr_arg(v, network).map_err(|e| format!("--connect: {e}"))?[0]);
     }
-    Ok(Some(Args { network, connect, dns_seed, peers, datadir, stall_timeout }))
+    Ok(Some(Args { network, connect, dns_seed, peers, datadir, stall_timeout, min_chain_work }))
 }
 
 /// Runs `bitwire sync` with the arguments after the subcommand name.
@@ -368,7 +401,13 @@ fn sync(args: Args) -> Result<i32, String> {
     config.connect = connect;
     config.stop_when_synced = true;
     config.stall_timeout = args.stall_timeout;
+    config.min_chain_work = match args.min_chain_work {
+        Some(explicit) => explicit,
+        None if offline => None,
+        None => core_min_chain_work(args.network),
+    };
     config.nonce_seed = nonce_seed();
+    let min_work = config.min_chain_work;
     let reactor = Reactor::new(net::Config::default().max_connections(config.connect.len() + 64))
         .map_err(|e| format!("cannot start the reactor: {e}"))?;
     if let Err(e) = net::stop_on_ctrl_c(reactor.handle()) {
@@ -428,8 +467,20 @@ fn sync(args: Args) -> Result<i32, String> {
             .finish()
     );
     drop(temp);
+    let below_min = min_work.filter(|&m| tip.chainwork < m);
     Ok(match exit {
         Exit::Interrupted => 130,
+        _ if below_min.is_some() => {
+            eprintln!(
+                "bitwire sync: the best chain the peers offered (best claimed height {}) has less \
+                 work than the minimum chain work {}: nothing beyond height {} is stored; pass \
+                 --min-chain-work 0 to accept such a chain",
+                watch.target,
+                below_min.map_or_else(String::new, |m| m.to_hex()),
+                tip.height
+            );
+            1
+        }
         _ if engine.is_synced() => 0,
         _ => {
             eprintln!("bitwire sync: stopped before the sync finished (no peer left)");
