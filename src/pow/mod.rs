@@ -2,8 +2,12 @@
 //! compact targets, 256-bit targets and chainwork.
 
 mod compact;
+mod target;
+mod u256;
 
-pub use compact::CompactTarget;
+pub use compact::{CompactTarget, ExpandedCompact};
+pub use target::{check_proof_of_work, derive_target, work_from_bits, work_from_target, PowError};
+pub use u256::U256;
 
 use sha2::{Digest, Sha256};
 
