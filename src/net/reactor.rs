@@ -309,8 +309,12 @@ impl Reactor {
     pub fn run<S: Service + ?Sized>(mut self, service: &mut S) -> io::Result<(Exit, Stats)> {
         let mut events = Events::with_capacity(self.config.events.max(1));
         let mut now = Time::now();
-        self.drain_io(service, now);
         let exit = loop {
+            // Every call into the service is followed by this before the
+            // loop can sleep: an instruction left queued (a `Stop` from a
+            // close seen in a budgeted read, say) would otherwise wait for
+            // the next event, perhaps for ever.
+            self.drain_io(service, now);
             if self.handle.is_stopped() {
                 break Exit::Interrupted;
             }
