@@ -559,6 +559,14 @@ fn bad_arguments_exit_2_and_help_exits_0() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("offline default serves the bundled mainnet")
     );
+    // Regtest has no DNS seeds (Core lists none): nothing to dial.
+    let dir = temp_dir("regtest-seeds");
+    let out =
+        run(&["sync", "--network", "regtest", "--dns-seed", "--datadir", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no peer to sync from (the regtest DNS seeds gave no address)"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
     let out = run(&["sync", "--help"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--dns-seed"));
