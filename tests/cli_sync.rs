@@ -49,11 +49,29 @@ fn expected_chainwork() -> String {
     hex::encode(work.unwrap().to_be_bytes())
 }
 
-fn temp_dir(name: &str) -> PathBuf {
+/// A scratch directory, removed when dropped (also when a test fails).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn to_str(&self) -> Option<&str> {
+        self.0.to_str()
+    }
+    fn join(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("bitwire-cli-sync-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 /// A child process whose stderr lines are collected by a thread.
@@ -228,7 +246,6 @@ fn serve_process_and_sync_process_over_loopback() {
     assert_eq!(summary["peers"], 1);
     assert!(log.contains("caught up, served 39999 headers in"), "{log}");
     assert!(log.contains("headers/s"), "{log}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -254,7 +271,6 @@ fn several_servers_at_once_share_the_work() {
         total += served;
     }
     assert_eq!(total, 39999, "every header was fetched exactly once");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Output queued per peer by a wrapper, drained by the reactor.
@@ -449,7 +465,6 @@ fn a_server_that_goes_silent_mid_sync_is_dropped_and_the_sync_completes() {
     assert!(!silent.muted.is_empty(), "the silent server never went silent");
     let (summary, _) = honest.stop_server();
     assert!(summary["headers_served"].as_u64().unwrap() >= 39999 - 2000);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -477,7 +492,6 @@ fn a_lying_server_is_dropped_with_the_reason_and_the_sync_completes() {
     let (liar, _, _) = liar.stop().unwrap();
     assert!(liar.lies >= 1, "the liar was never asked");
     honest.stop_server();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -508,7 +522,6 @@ fn a_sync_resumes_from_the_store() {
     let (code, json, err) = sync(&["--datadir", data]);
     assert_synced_to_bundled_tip(code, &json, &err);
     assert_eq!(json["headers_synced"], 0);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -543,7 +556,6 @@ fn ctrl_c_stops_the_sync_with_the_store_saved() {
     let (code, json, err) = sync(&["--datadir", data]);
     assert_synced_to_bundled_tip(code, &json, &err);
     assert_eq!(json["headers_synced"], 19999);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -566,7 +578,6 @@ fn bad_arguments_exit_2_and_help_exits_0() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no peer to sync from (the regtest DNS seeds gave no address)"), "{err}");
-    let _ = std::fs::remove_dir_all(dir);
     let out = run(&["sync", "--help"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--dns-seed"));
@@ -594,5 +605,4 @@ fn a_chain_below_the_minimum_chain_work_is_not_stored() {
     let out = Command::new(BIN).args(["sync", "--min-chain-work", "xyz"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected up to 64 hex digits"));
-    let _ = std::fs::remove_dir_all(dir);
 }
