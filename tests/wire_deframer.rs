@@ -40,13 +40,16 @@ fn declared_size_is_not_reserved_up_front() {
     header.extend_from_slice(&Command::new("block").unwrap().to_bytes());
     header.extend_from_slice(&(MAX_PAYLOAD_SIZE as u32).to_le_bytes());
     header.extend_from_slice(&[0; 4]);
-    d.push(&header);
+    assert_eq!(d.push(&header), 24);
     for _ in 0..1000 {
-        d.push(&[0]);
+        assert_eq!(d.push(&[0]), 1);
         assert!(d.next_frame().is_none());
     }
     assert!(d.capacity() <= 4096, "grew to {}", d.capacity());
-    assert!(matches!(d.finish(), Some(WireError::Truncated { needed: 4_000_024, available: 1024 })));
+    assert!(matches!(
+        d.finish(),
+        Some(WireError::Truncated { needed: 4_000_024, available: 1024 })
+    ));
 }
 
 #[test]
@@ -63,12 +66,12 @@ fn garbage_is_discarded_not_buffered() {
                 assert!(matches!(r, Err(WireError::BadMagic { .. })));
                 errors += 1;
             }
-            assert!(d.buffered() <= 3 || errors == 0);
+            assert!(d.buffered() <= 3);
         }
     }
     // One error for the whole run of garbage, then silent resynchronisation.
     assert_eq!(errors, 1);
-    assert!(d.capacity() <= 8192);
+    assert!(d.capacity() <= 4096, "grew to {}", d.capacity());
     assert_eq!(d.discarded() + d.buffered() as u64, 10 << 20);
     assert_eq!(d.finish(), None);
 }
