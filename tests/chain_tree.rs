@@ -264,3 +264,31 @@ fn chain_window_checks_like_the_tree_in_fixed_memory() {
     assert_eq!((rej.index, rej.error.reason()), (0, "prev-blk-not-found"));
     assert!(ChainWindow::from_tree(&tree, &BlockHash([3; 32])).is_none());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Feeding a real chain (testnet3, with its 20-minute blocks and
+    /// retargets) in any split into batches, with repeats, gives the same tree.
+    #[test]
+    fn batch_splits_do_not_change_the_result(cuts in proptest::collection::vec(1usize..600, 1..40)) {
+        let chain = real("testnet3_0_9999");
+        let t3 = Params::for_network(Network::Testnet3);
+        let mut whole = HeaderTree::new(t3);
+        whole.accept(&chain[..4100], NOW).unwrap();
+        let mut split = HeaderTree::new(t3);
+        let mut at = 0;
+        for c in cuts.iter().cycle() {
+            if at >= 4100 {
+                break;
+            }
+            let end = (at + c).min(4100);
+            // Each batch starts a little before the last one ended: repeats are skipped.
+            split.accept(&chain[at.saturating_sub(c % 7)..end], NOW).unwrap();
+            at = end;
+        }
+        prop_assert_eq!(split.tip(), whole.tip());
+        prop_assert_eq!(split.len(), whole.len());
+        prop_assert_eq!(split.locator(), whole.locator());
+    }
+}
