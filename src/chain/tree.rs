@@ -214,6 +214,7 @@ impl HeaderTree {
             work_cache: (root.bits(), work),
         };
         tree.push_entry(root, hash, NO_PARENT, height, work);
+        tree.index.insert(hash, 0);
         tree.best.push(0);
         tree
     }
@@ -365,7 +366,7 @@ impl HeaderTree {
             }
         };
         rules::contextual_check(&self.params, self, parent, header, now)?;
-        self.insert(header, *hash, parent, acc);
+        self.insert(header, *hash, parent, acc, true);
         acc.new += 1;
         Ok(())
     }
@@ -381,12 +382,22 @@ impl HeaderTree {
         let old_tip = *self.best.last().expect("root");
         let mut acc = Accepted { new: 0, known: 0, best_tip_changed: false, reorg_height: None };
         for (i, (header, hash)) in headers.iter().zip(hashes).enumerate() {
-            if self.index.contains_key(hash) {
-                acc.known += 1;
-                continue;
-            }
             let prev = header.prev_hash();
-            let Some(&parent) = self.index.get(&prev) else {
+            let last = (self.entries.len() - 1) as u32;
+            let parent = if self.entries[last as usize].hash == prev {
+                Some(last)
+            } else {
+                self.index.get(&prev).copied()
+            };
+            // One probe: the index slot is taken now, the entry pushed below.
+            let slot = match self.index.entry(*hash) {
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    acc.known += 1;
+                    continue;
+                }
+                std::collections::hash_map::Entry::Vacant(v) => v,
+            };
+            let Some(parent) = parent else {
                 acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
                 return Err(HeaderRejection {
                     index: i,
@@ -395,7 +406,8 @@ impl HeaderTree {
                     accepted: acc,
                 });
             };
-            self.insert(header, *hash, parent, &mut acc);
+            slot.insert(self.entries.len() as u32);
+            self.insert(header, *hash, parent, &mut acc, false);
             acc.new += 1;
         }
         acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
@@ -409,13 +421,25 @@ impl HeaderTree {
         self.work_cache.1
     }
 
-    fn insert(&mut self, header: &BlockHeader, hash: BlockHash, parent: u32, acc: &mut Accepted) {
+    /// Adds an entry for a header whose parent is `parent`; `index` says
+    /// whether to add it to the hash index too (the caller may have already).
+    fn insert(
+        &mut self,
+        header: &BlockHeader,
+        hash: BlockHash,
+        parent: u32,
+        acc: &mut Accepted,
+        index: bool,
+    ) {
         let p = &self.entries[parent as usize];
         let (p_work, p_height) = (p.chainwork, p.height);
         // Saturating: 2^256 of work cannot be reached without breaking sha256d,
         // but a saturated sum keeps the best-chain order meaningful regardless.
         let chainwork = p_work.saturating_add(&self.work_of(header.bits()));
         let idx = self.push_entry(header, hash, parent, p_height + 1, chainwork);
+        if index {
+            self.index.insert(hash, idx);
+        }
         let tip = *self.best.last().expect("root");
         if chainwork > self.entries[tip as usize].chainwork {
             if parent == tip {
@@ -447,7 +471,6 @@ impl HeaderTree {
             prev,
             height,
         });
-        self.index.insert(hash, idx);
         idx
     }
 
