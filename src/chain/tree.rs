@@ -304,33 +304,41 @@ impl HeaderTree {
     }
 
     /// Validates and adds a batch of headers (for example one `headers`
-    /// message) with Core's rules, against the caller's clock `now` (seconds
-    /// since the Unix epoch). The batch is hashed once with
-    /// [`hash_headers`]. Known headers are skipped. Stops at the first invalid
-    /// header; the ones before it stay added.
-    pub fn accept(
-        &mut self,
-        headers: &[BlockHeader],
-        now: u64,
-    ) -> Result<Accepted, HeaderRejection> {
-        let mut hashes = Vec::with_capacity(headers.len());
-        hash_headers(headers, &mut hashes);
+    /// message: a `&[BlockHeader]`, or the wire layer's `HeadersView`
+    /// iterator) with Core's rules, against the caller's clock `now` (seconds
+    /// since the Unix epoch). The batch is hashed once with [`hash_headers`].
+    /// Known headers are skipped. Stops at the first invalid header; the ones
+    /// before it stay added.
+    pub fn accept<'a, I>(&mut self, headers: I, now: u64) -> Result<Accepted, HeaderRejection>
+    where
+        I: IntoIterator<Item = &'a BlockHeader>,
+        I::IntoIter: Clone,
+    {
+        let headers = headers.into_iter();
+        // The size hint only sizes the buffer; it is capped so that a wrong
+        // hint cannot reserve much.
+        let mut hashes = Vec::with_capacity(headers.size_hint().0.min(1 << 16));
+        hash_headers(headers.clone(), &mut hashes);
         self.accept_hashed(headers, &hashes, now)
     }
 
     /// [`HeaderTree::accept`] with the hashes already computed: `hashes[i]`
-    /// must be the block hash of `headers[i]`. If the lengths differ, only the
-    /// common prefix is processed.
-    pub fn accept_hashed(
+    /// must be the block hash of the `i`-th header. If the counts differ,
+    /// only the common prefix is processed. Allocates nothing once the tree
+    /// has room ([`HeaderTree::reserve`]).
+    pub fn accept_hashed<'a, I>(
         &mut self,
-        headers: &[BlockHeader],
+        headers: I,
         hashes: &[BlockHash],
         now: u64,
-    ) -> Result<Accepted, HeaderRejection> {
+    ) -> Result<Accepted, HeaderRejection>
+    where
+        I: IntoIterator<Item = &'a BlockHeader>,
+    {
         let now = i64::try_from(now).unwrap_or(i64::MAX);
         let old_tip = *self.best.last().expect("root");
         let mut acc = Accepted { new: 0, known: 0, best_tip_changed: false, reorg_height: None };
-        for (i, (header, hash)) in headers.iter().zip(hashes).enumerate() {
+        for (i, (header, hash)) in headers.into_iter().zip(hashes).enumerate() {
             if let Err(error) = self.accept_one(header, hash, now, &mut acc) {
                 acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
                 return Err(HeaderRejection { index: i, hash: *hash, error, accepted: acc });
