@@ -311,3 +311,20 @@ fn mined_headers_meet_their_target() {
     assert!(rules::check_header(&p, &hash, &h).is_ok());
     assert_ne!(hash, BlockHash::ZERO);
 }
+
+#[test]
+fn anchored_rules_apply_once_their_context_is_present() {
+    let p = regtest();
+    let chain = mine_chain(&p, &p.genesis(), 20, 600, 0);
+    let mut tree = HeaderTree::with_anchor(&p, &chain[0], 1000);
+    tree.accept(&chain[1..5], NOW).unwrap();
+    // Five blocks known: the median of 11 is unknown, so an early time passes.
+    let early = child(&chain[4], 4, (-3000i32) as u32, 0x207fffff);
+    assert!(tree.accept(&[early], NOW).is_ok());
+    tree.accept(&chain[5..15], NOW).unwrap();
+    assert_eq!(tree.tip().height, 1014);
+    // Fifteen known: the rule applies again.
+    let mtp = chain[9].time(); // median of heights 1004..=1014
+    let at_mtp = child(&chain[14], 4, mtp.wrapping_sub(chain[14].time()), 0x207fffff);
+    assert_eq!(reject(&mut tree, at_mtp).to_string(), "time-too-old");
+}

@@ -222,8 +222,17 @@ impl Params {
     }
 
     /// Blocks per retarget period: 2016 (`DifficultyAdjustmentInterval()`).
+    /// At least 1, whatever the (edited) timespan and spacing.
     pub const fn difficulty_adjustment_interval(&self) -> u32 {
-        (self.pow_target_timespan / self.pow_target_spacing) as u32
+        if self.pow_target_spacing <= 0 || self.pow_target_timespan < self.pow_target_spacing {
+            return 1;
+        }
+        let n = self.pow_target_timespan / self.pow_target_spacing;
+        if n > u32::MAX as i64 {
+            u32::MAX
+        } else {
+            n as u32
+        }
     }
 
     /// `powLimit` in compact form (`UintToArith256(powLimit).GetCompact()`).

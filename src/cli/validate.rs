@@ -8,7 +8,7 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bitwire::chain::{HeaderTree, Params};
-use bitwire::pow::hash_headers;
+use bitwire::pow::par_hash_headers;
 use bitwire::wire::{BlockHeader, HEADER_SIZE};
 use bitwire::Network;
 use zerocopy::FromBytes;
@@ -48,12 +48,15 @@ fn parse(mut p: lexopt::Parser) -> Result<Option<Args>, String> {
                     })?);
             }
             Long("start-height") => {
-                start_height = Some(
-                    p.value()
-                        .map_err(|e| e.to_string())?
-                        .parse::<u32>()
-                        .map_err(|e| format!("--start-height: expected a block height: {e}"))?,
-                );
+                let h = p
+                    .value()
+                    .map_err(|e| e.to_string())?
+                    .parse::<u32>()
+                    .map_err(|e| format!("--start-height: expected a block height: {e}"))?;
+                if h > i32::MAX as u32 {
+                    return Err(format!("--start-height: {h} is above Core's largest height"));
+                }
+                start_height = Some(h);
             }
             Long("help") | Short('h') => return Ok(None),
             Value(v) if file.is_none() => file = Some(std::path::PathBuf::from(v)),
@@ -107,8 +110,9 @@ pub fn run(args: lexopt::Parser) -> i32 {
         Some(h) => (HeaderTree::with_anchor(params, &headers[0], h), &headers[1..], h + 1),
         None => (HeaderTree::new(params), headers, 0),
     };
+    tree.reserve(rest.len());
     let mut hashes = Vec::with_capacity(rest.len());
-    hash_headers(rest, &mut hashes);
+    par_hash_headers(rest, &mut hashes);
     let result = tree.accept_hashed(rest, &hashes, now);
     let elapsed = started.elapsed().as_secs_f64();
 

@@ -35,7 +35,19 @@ impl CompactTarget {
             word >>= 8 * (3 - size);
             U256::from_u64(word as u64)
         } else {
-            U256::from_u64(word as u64).shl(8 * (size - 3))
+            // `word << shift` directly: the 23-bit word lands in one limb or
+            // straddles two; a shift of 256 bits or more leaves zero (as Core).
+            let shift = 8 * (size - 3);
+            let mut l = [0u64; 4];
+            if shift < 256 {
+                let limb = (shift / 64) as usize;
+                let off = shift % 64;
+                l[limb] = (word as u64) << off;
+                if off > 64 - 23 && limb + 1 < 4 {
+                    l[limb + 1] = (word as u64) >> (64 - off);
+                }
+            }
+            U256(l)
         };
         let negative = word != 0 && (n & 0x0080_0000) != 0;
         let overflow =
@@ -75,6 +87,23 @@ impl core::fmt::LowerHex for CompactTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expand_agrees_with_a_generic_shift_for_every_exponent() {
+        for size in 0..=255u32 {
+            for word in [0x1u32, 0xff, 0x7fffff, 0x123456, 0x800000, 0x00ffff] {
+                let n = size << 24 | word;
+                let e = CompactTarget(n).expand();
+                let w = word & 0x7fffff;
+                let want = if size <= 3 {
+                    U256::from_u64(u64::from(w >> (8 * (3 - size))))
+                } else {
+                    U256::from_u64(u64::from(w)).shl(8 * (size - 3))
+                };
+                assert_eq!(e.target, want, "{n:08x}");
+            }
+        }
+    }
 
     #[test]
     fn mainnet_pow_limit_round_trips() {
