@@ -63,27 +63,54 @@ fn hashing(c: &mut Criterion) {
     });
     g.finish();
 
-    // One `headers` message: 2000 headers, the validator's unit of work.
-    let msg = &headers[..2000];
-    let mut g = c.benchmark_group("sha256d_2000_headers");
-    g.throughput(Throughput::Elements(msg.len() as u64));
-    g.bench_function("sha2_one_at_a_time", |b| {
-        b.iter(|| {
-            out.clear();
-            out.extend(
-                black_box(msg)
-                    .iter()
-                    .map(|h| BlockHash(Sha256::digest(Sha256::digest(h.bytes())).into())),
-            );
-        })
-    });
-    g.bench_function("hash_headers", |b| {
-        b.iter(|| {
-            out.clear();
-            pow::hash_headers(black_box(msg), &mut out);
-        })
-    });
-    g.finish();
+    // Where spreading over cores starts to pay: one core against all cores
+    // on batches around `PAR_MIN_HEADERS_PER_THREAD` per thread.
+    for n in [2000usize, 4096, 8192, 16384] {
+        let batch = &headers[..n];
+        let mut g = c.benchmark_group(format!("sha256d_{n}_headers"));
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function("sha2_one_at_a_time", |b| {
+            b.iter(|| {
+                out.clear();
+                out.extend(
+                    black_box(batch)
+                        .iter()
+                        .map(|h| BlockHash(Sha256::digest(Sha256::digest(h.bytes())).into())),
+                );
+            })
+        });
+        g.bench_function("hash_headers_one_core", |b| {
+            b.iter(|| {
+                out.clear();
+                pow::hash_headers(black_box(batch), &mut out);
+            })
+        });
+        g.bench_function("par_hash_headers", |b| {
+            b.iter(|| {
+                out.clear();
+                pow::par_hash_headers(black_box(batch), &mut out);
+            })
+        });
+        // Both threads forced on, whatever the threshold says.
+        g.bench_function("two_threads_forced", |b| {
+            b.iter(|| {
+                out.clear();
+                out.resize(n, BlockHash::ZERO);
+                let (h0, h1) = black_box(batch).split_at(n / 2);
+                let (o0, o1) = out.split_at_mut(n / 2);
+                let half = |h: &[BlockHeader], o: &mut [BlockHash]| {
+                    let mut v = Vec::with_capacity(h.len());
+                    Kernel::best().hash_headers(h, &mut v);
+                    o.copy_from_slice(&v);
+                };
+                std::thread::scope(|s| {
+                    s.spawn(|| half(h1, o1));
+                    half(h0, o0);
+                });
+            })
+        });
+        g.finish();
+    }
 
     // A single header: block_hash against rust-bitcoin.
     let one = &headers[12345];
