@@ -5,7 +5,8 @@
 //!   (the baseline), rust-bitcoin's `Header::block_hash`, every kernel of this
 //!   machine, `hash_headers`; and single headers;
 //! - all cores, in wall-clock time: `hash_headers` against `par_hash_headers`
-//!   (and two threads forced on) on batch sizes around the parallel threshold.
+//!   (and two threads forced on) on batch sizes around the parallel threshold;
+//! - the same two in total process CPU time: what the split costs.
 //!
 //! `cargo bench --bench hash -- --warm-up-time 1 --measurement-time 3`
 
@@ -21,38 +22,48 @@ use sha2::{Digest, Sha256};
 /// CPU time consumed by the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
 struct ThreadCpuTime;
 
-fn thread_cpu_time() -> Duration {
+/// CPU time consumed by every thread of the process (`CLOCK_PROCESS_CPUTIME_ID`):
+/// what `par_hash_headers` costs in total, overhead of its threads included.
+struct ProcessCpuTime;
+
+fn cpu_time(clock: libc::clockid_t) -> Duration {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, exclusive `timespec` for the call to fill;
-    // CLOCK_THREAD_CPUTIME_ID is supported on every Linux since 2.6.12.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    // SAFETY: `ts` is a valid, exclusive `timespec` for the call to fill; both
+    // CPU-time clocks are supported on every Linux since 2.6.12.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-impl Measurement for ThreadCpuTime {
-    type Intermediate = Duration;
-    type Value = Duration;
-    fn start(&self) -> Duration {
-        thread_cpu_time()
-    }
-    fn end(&self, start: Duration) -> Duration {
-        thread_cpu_time() - start
-    }
-    fn add(&self, a: &Duration, b: &Duration) -> Duration {
-        *a + *b
-    }
-    fn zero(&self) -> Duration {
-        Duration::ZERO
-    }
-    fn to_f64(&self, value: &Duration) -> f64 {
-        value.as_nanos() as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        static WALL: WallTime = WallTime;
-        WALL.formatter()
-    }
+macro_rules! cpu_measurement {
+    ($ty:ty, $clock:expr) => {
+        impl Measurement for $ty {
+            type Intermediate = Duration;
+            type Value = Duration;
+            fn start(&self) -> Duration {
+                cpu_time($clock)
+            }
+            fn end(&self, start: Duration) -> Duration {
+                cpu_time($clock) - start
+            }
+            fn add(&self, a: &Duration, b: &Duration) -> Duration {
+                *a + *b
+            }
+            fn zero(&self) -> Duration {
+                Duration::ZERO
+            }
+            fn to_f64(&self, value: &Duration) -> f64 {
+                value.as_nanos() as f64
+            }
+            fn formatter(&self) -> &dyn ValueFormatter {
+                static WALL: WallTime = WallTime;
+                WALL.formatter()
+            }
+        }
+    };
 }
+cpu_measurement!(ThreadCpuTime, libc::CLOCK_THREAD_CPUTIME_ID);
+cpu_measurement!(ProcessCpuTime, libc::CLOCK_PROCESS_CPUTIME_ID);
 
 fn mainnet() -> Vec<BlockHeader> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/mainnet_0_39999.bin");
@@ -156,10 +167,41 @@ fn all_cores(c: &mut Criterion) {
     }
 }
 
+/// The total CPU time of `par_hash_headers` against one core's: how much of
+/// the cores' time the split wastes (wall-clock speed-up is at most
+/// cores x this ratio, and reaches it on an otherwise idle machine).
+fn par_cost(c: &mut Criterion<ProcessCpuTime>) {
+    let headers = mainnet();
+    let mut out: Vec<BlockHash> = Vec::with_capacity(headers.len());
+    for n in [8192usize, 40000] {
+        let batch = &headers[..n];
+        let mut g = c.benchmark_group(format!("cpu_total_{n}_headers"));
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function("hash_headers_one_core", |b| {
+            b.iter(|| {
+                out.clear();
+                pow::hash_headers(black_box(batch), &mut out);
+            })
+        });
+        g.bench_function("par_hash_headers", |b| {
+            b.iter(|| {
+                out.clear();
+                pow::par_hash_headers(black_box(batch), &mut out);
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group! {
+    name = par_process_cpu_time;
+    config = Criterion::default().with_measurement(ProcessCpuTime);
+    targets = par_cost
+}
 criterion_group! {
     name = one_core_cpu_time;
     config = Criterion::default().with_measurement(ThreadCpuTime);
     targets = one_core
 }
 criterion_group!(all_cores_wall_time, all_cores);
-criterion_main!(one_core_cpu_time, all_cores_wall_time);
+criterion_main!(one_core_cpu_time, all_cores_wall_time, par_process_cpu_time);
