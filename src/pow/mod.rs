@@ -7,9 +7,13 @@
 
 mod compact;
 mod sha256;
+mod target;
+mod u256;
 
-pub use compact::CompactTarget;
+pub use compact::{CompactTarget, ExpandedCompact};
 pub use sha256::Kernel;
+pub use target::{check_proof_of_work, derive_target, work_from_bits, work_from_target, PowError};
+pub use u256::U256;
 
 use std::num::NonZeroUsize;
 use std::sync::{Mutex, OnceLock, PoisonError};

@@ -1,1 +1,65 @@
-//! The multi-peer header-sync engine: which peer to ask, stalls, progress.
+//! The multi-peer header-sync engine: which peer to ask, stalls, progress,
+//! and serving headers to others.
+//!
+//! [`Engine`] implements [`Service`](crate::net::Service), so the mio reactor
+//! in [`crate::net`] (or any loop an embedder writes, see
+//! `examples/sync_own_loop.rs`, or the simulator in [`sim`]) drives it. It is
+//! sans-IO: it never reads a clock or touches a socket.
+//!
+//! How the sync goes (after Bitcoin Core's src/net_processing.cpp):
+//!
+//! - Once an outbound peer finishes the handshake we send `getheaders` with a
+//!   locator from our best tip. One request is in flight at a time (the next
+//!   locator depends on the answer); each request goes to the ready peer
+//!   asked least recently, so the work spreads over all peers.
+//! - A `headers` answer is validated as one batch by the header tree
+//!   (batched hashing, Core's rules). A full answer (2000) means "ask again";
+//!   a shorter one means that peer has nothing beyond our tip.
+//! - A request unanswered for [`Config::stall_timeout`] marks the peer
+//!   stalled: it is dropped and the request goes to another peer.
+//! - Invalid headers, more than 2000 headers, non-continuous headers, and
+//!   more than [`MAX_NUM_UNCONNECTING_HEADERS_MSGS`] announcements that do not
+//!   connect drop the peer with a typed
+//!   [`DisconnectReason`](crate::peer::DisconnectReason); the others carry on.
+//! - With [`Config::min_chain_work`] set, a chain below that work is not
+//!   stored until the peer has shown the work at a fixed memory cost, then
+//!   re-downloaded and checked against what was shown (Core's headers
+//!   presync; see `presync.rs` for the bound).
+//! - After the initial sync, `headers` announcements are validated the same
+//!   way and an `inv` for an unknown block triggers `getheaders`.
+//! - Serving: `getheaders` is answered from the tree (at most 2000 headers),
+//!   `getdata` for blocks with `notfound` (we hold headers only).
+
+mod config;
+mod engine;
+mod event;
+#[doc(hidden)]
+pub mod fuzzing;
+mod presync;
+#[doc(hidden)]
+pub mod sim;
+
+pub use config::{
+    Config, DEFAULT_MAX_CONNECT_ATTEMPTS, DEFAULT_MAX_EVENTS, DEFAULT_MAX_PEERS,
+    DEFAULT_MAX_PRESYNC_HEADERS, DEFAULT_RECONNECT_DELAY, DEFAULT_STALL_TIMEOUT,
+};
+pub use engine::{Engine, PeerInfo};
+pub use event::Event;
+
+/// Most headers in one `headers` message, and in our answers
+/// (src/net_processing.cpp `MAX_HEADERS_RESULTS`).
+pub const MAX_HEADERS_RESULTS: usize = 2000;
+
+/// Announcements of this many headers or fewer whose first header does not
+/// connect are answered with `getheaders` instead of dropping the peer
+/// (src/net_processing.cpp `MAX_BLOCKS_TO_ANNOUNCE`).
+pub const MAX_BLOCKS_TO_ANNOUNCE: usize = 8;
+
+/// Non-connecting announcements a peer may send before it is dropped
+/// (src/net_processing.cpp `MAX_NUM_UNCONNECTING_HEADERS_MSGS` of the Core
+/// releases that count them; the count resets when a batch connects).
+pub const MAX_NUM_UNCONNECTING_HEADERS_MSGS: u32 = 10;
+
+/// Most hashes in a `getheaders` locator we answer (src/net_processing.cpp
+/// `MAX_LOCATOR_SZ`).
+pub const MAX_LOCATOR_SZ: usize = 101;

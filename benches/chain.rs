@@ -1,0 +1,103 @@
+//! Header validation throughput on the bundled 40,000 mainnet headers, racing
+//! rust-bitcoin 0.32 on the same bytes; and reopening a store of a million
+//! headers.
+//!
+//! `cargo bench --bench chain -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+
+use bitwire::chain::mine::mine_chain;
+use bitwire::chain::store::load_tree;
+use bitwire::chain::{HeaderStore, HeaderTree, Params};
+use bitwire::pow::{check_proof_of_work, hash_headers};
+use bitwire::wire::BlockHeader;
+use bitwire::Network;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use zerocopy::FromBytes;
+
+const NOW: u64 = 2_000_000_000;
+
+fn mainnet() -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/mainnet_0_39999.bin");
+    std::fs::read(path).expect("bundled chain")
+}
+
+fn validate(c: &mut Criterion) {
+    let bytes = mainnet();
+    let n = bytes.len() / 80;
+    let main = Params::for_network(Network::Main);
+    let mut g = c.benchmark_group("validate_mainnet_40k");
+    g.throughput(Throughput::Elements(n as u64));
+    g.sample_size(20);
+
+    // Everything `bitwire validate` does: view, batch hash, PoW, parent link,
+    // retarget, median time, future time, version, insert into the tree.
+    g.bench_function("bitwire_full_rules", |b| {
+        b.iter(|| {
+            let headers = <[BlockHeader]>::ref_from_bytes(&bytes).unwrap();
+            let mut hashes = Vec::with_capacity(n);
+            hash_headers(headers, &mut hashes);
+            let mut tree = HeaderTree::new(main);
+            tree.reserve(n);
+            tree.accept_hashed(headers, &hashes, NOW).unwrap();
+            black_box(tree.tip())
+        })
+    });
+
+    // The same work as the rust-bitcoin line below: view, hash, proof of work.
+    g.bench_function("bitwire_hash_and_pow", |b| {
+        b.iter(|| {
+            let headers = <[BlockHeader]>::ref_from_bytes(&bytes).unwrap();
+            let mut hashes = Vec::with_capacity(n);
+            hash_headers(headers, &mut hashes);
+            for (h, hash) in headers.iter().zip(&hashes) {
+                check_proof_of_work(hash, h.bits(), &main.pow_limit).unwrap();
+            }
+            black_box(hashes.len())
+        })
+    });
+
+    // rust-bitcoin 0.32: decode, then validate_pow (which computes block_hash).
+    g.bench_function("rust_bitcoin_decode_hash_pow", |b| {
+        use bitcoin::consensus::Decodable;
+        b.iter(|| {
+            let mut last = None;
+            for chunk in bytes.chunks_exact(80) {
+                let h = bitcoin::block::Header::consensus_decode(&mut &chunk[..]).unwrap();
+                last = Some(h.validate_pow(h.target()).unwrap());
+            }
+            black_box(last)
+        })
+    });
+    g.finish();
+}
+
+fn store_reopen(c: &mut Criterion) {
+    const COUNT: usize = 1_000_000;
+    let p = Params::for_network(Network::Regtest);
+    let dir = std::env::temp_dir().join(format!("bitwire-bench-store-{}", std::process::id()));
+    let mut g = c.benchmark_group("store_reopen_1m");
+    g.throughput(Throughput::Elements(COUNT as u64));
+    g.sample_size(10);
+    g.bench_function("load_tree", |b| {
+        // Built here, so a filter that skips this bench skips mining too.
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let chain = mine_chain(p, &p.genesis(), COUNT, 600, 0);
+            let (mut store, _) = HeaderStore::open(&dir, Network::Regtest).unwrap();
+            for batch in chain.chunks(2000) {
+                store.append(batch).unwrap();
+            }
+        }
+        b.iter(|| {
+            let (tree, store) = load_tree(&dir, p).unwrap();
+            assert_eq!(tree.tip().height as usize, COUNT);
+            black_box(store.len())
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, validate, store_reopen);
+criterion_main!(benches);

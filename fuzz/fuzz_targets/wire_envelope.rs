@@ -1,0 +1,3 @@
+#![no_main]
+//! Fuzz target: see `bitwire::wire::fuzzing::check_envelope`.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bitwire::wire::fuzzing::check_envelope(data));

@@ -1,0 +1,196 @@
+//! Bitcoin Core's header rules: `CheckBlockHeader` and
+//! `ContextualCheckBlockHeader` (src/validation.cpp), `GetNextWorkRequired` and
+//! `CalculateNextWorkRequired` (src/pow.cpp), `GetMedianTimePast` (src/chain.h).
+//!
+//! The rules read the chain a header builds on through [`ChainContext`], so the
+//! same code serves the [`HeaderTree`](super::HeaderTree) and any other view
+//! of a chain (a presync window, for instance). A context may start at a
+//! trusted anchor above genesis; a rule whose inputs lie below the anchor is
+//! then skipped, and only that rule.
+
+use super::params::{Params, MAX_FUTURE_BLOCK_TIME, MAX_TIMEWARP, MEDIAN_TIME_SPAN};
+use super::HeaderError;
+use crate::pow::{check_proof_of_work, CompactTarget};
+use crate::wire::{BlockHash, BlockHeader};
+
+/// Read access to a chain of accepted headers, for the contextual rules.
+pub trait ChainContext {
+    /// A handle to one block of the chain.
+    type Block: Copy;
+    /// The block's height.
+    fn height(&self, b: Self::Block) -> u32;
+    /// The block's `nTime`.
+    fn time(&self, b: Self::Block) -> u32;
+    /// The block's `nBits`.
+    fn bits(&self, b: Self::Block) -> CompactTarget;
+    /// The block's parent; `None` at the root (genesis, or a trusted anchor).
+    fn parent(&self, b: Self::Block) -> Option<Self::Block>;
+    /// The ancestor of `b` at `height` (`height <= self.height(b)`); `None`
+    /// when that height is below the root.
+    fn ancestor(&self, b: Self::Block, height: u32) -> Option<Self::Block>;
+}
+
+/// Core's `CheckBlockHeader`: the proof of work of a header whose hash is `hash`.
+pub fn check_header(
+    params: &Params,
+    hash: &BlockHash,
+    header: &BlockHeader,
+) -> Result<(), HeaderError> {
+    check_proof_of_work(hash, header.bits(), &params.pow_limit).map_err(HeaderError::HighHash)
+}
+
+/// `GetMedianTimePast` of `prev`: the median time of `prev` and up to 10 of
+/// its ancestors. `None` when fewer than 11 are known and the root is not genesis.
+pub fn median_time_past<C: ChainContext>(ctx: &C, prev: C::Block) -> Option<i64> {
+    // Filled from the end, so the array is in chain order: block times are
+    // nearly sorted already and the insertion sort below does little work.
+    let mut times = [0i64; MEDIAN_TIME_SPAN];
+    let mut n = 0;
+    let mut cur = Some(prev);
+    let mut last = prev;
+    while let Some(b) = cur {
+        if n == MEDIAN_TIME_SPAN {
+            break;
+        }
+        times[MEDIAN_TIME_SPAN - 1 - n] = i64::from(ctx.time(b));
+        n += 1;
+        last = b;
+        cur = ctx.parent(b);
+    }
+    if n < MEDIAN_TIME_SPAN && ctx.height(last) != 0 {
+        return None; // the chain is cut at an anchor: the median is unknown
+    }
+    let t = &mut times[MEDIAN_TIME_SPAN - n..];
+    for i in 1..t.len() {
+        let v = t[i];
+        let mut j = i;
+        while j > 0 && t[j - 1] > v {
+            t[j] = t[j - 1];
+            j -= 1;
+        }
+        t[j] = v;
+    }
+    // Core: pbegin[(pend - pbegin) / 2] of the sorted times.
+    Some(t[n / 2])
+}
+
+/// Core's `GetNextWorkRequired`: the `nBits` a header at `prev`'s height + 1
+/// with time `time` must carry. `None` when the answer depends on blocks
+/// below the context's anchor.
+pub fn next_work_required<C: ChainContext>(
+    params: &Params,
+    ctx: &C,
+    prev: C::Block,
+    time: u32,
+) -> Option<CompactTarget> {
+    let interval = params.difficulty_adjustment_interval();
+    let prev_height = ctx.height(prev);
+    if (prev_height + 1) % interval != 0 {
+        if params.allow_min_difficulty_blocks {
+            let limit_bits = params.pow_limit_bits();
+            // testnet: a block more than 2 * 10 minutes after its parent may
+            // use the minimum difficulty.
+            if i64::from(time) > i64::from(ctx.time(prev)) + params.pow_target_spacing * 2 {
+                return Some(limit_bits);
+            }
+            // Otherwise the last block that was not a min-difficulty exception.
+            let mut b = prev;
+            while ctx.height(b) % interval != 0 && ctx.bits(b) == limit_bits {
+                match ctx.parent(b) {
+                    Some(p) => b = p,
+                    // Core would keep walking below the anchor.
+                    None => return None,
+                }
+            }
+            return Some(ctx.bits(b));
+        }
+        return Some(ctx.bits(prev));
+    }
+    if params.no_retargeting {
+        return Some(ctx.bits(prev));
+    }
+    // The period's first block: Core's window of interval - 1 intervals.
+    let first = ctx.ancestor(prev, prev_height - (interval - 1))?;
+    let base = if params.enforce_bip94 { ctx.bits(first) } else { ctx.bits(prev) };
+    Some(calculate_next_work_required(
+        params,
+        i64::from(ctx.time(prev)),
+        i64::from(ctx.time(first)),
+        base,
+    ))
+}
+
+/// Core's `CalculateNextWorkRequired` (without the `fPowNoRetargeting` early
+/// return, which [`next_work_required`] handles): `base * timespan /
+/// target_timespan` with the timespan clamped to a factor of 4 either way,
+/// truncated as `arith_uint256` truncates, capped at `powLimit`.
+pub fn calculate_next_work_required(
+    params: &Params,
+    last_time: i64,
+    first_time: i64,
+    base: CompactTarget,
+) -> CompactTarget {
+    let timespan = (last_time - first_time)
+        .clamp(params.pow_target_timespan / 4, params.pow_target_timespan * 4);
+    // After the clamp the timespan fits in a u32, as Core's `operator*=(uint32_t)` needs.
+    let new = base
+        .expand()
+        .target
+        .wrapping_mul_u32(timespan as u32)
+        .checked_div_u64(params.pow_target_timespan as u64)
+        .unwrap_or_default();
+    let new = if new > params.pow_limit { params.pow_limit } else { new };
+    CompactTarget::from_target(&new, false)
+}
+
+/// Core's `ContextualCheckBlockHeader` for `header` on top of `prev`, with the
+/// caller's clock `now` (seconds since the Unix epoch).
+pub fn contextual_check<C: ChainContext>(
+    params: &Params,
+    ctx: &C,
+    prev: C::Block,
+    header: &BlockHeader,
+    now: i64,
+) -> Result<(), HeaderError> {
+    let height = ctx.height(prev) + 1;
+    let time = header.time();
+
+    if let Some(expected) = next_work_required(params, ctx, prev, time) {
+        if header.bits() != expected {
+            return Err(HeaderError::BadDiffBits { expected, found: header.bits() });
+        }
+    }
+
+    if let Some(mtp) = median_time_past(ctx, prev) {
+        if i64::from(time) <= mtp {
+            return Err(HeaderError::TimeTooOld { time, median_time_past: mtp });
+        }
+    }
+
+    if params.enforce_bip94
+        && height % params.difficulty_adjustment_interval() == 0
+        && i64::from(time) < i64::from(ctx.time(prev)) - MAX_TIMEWARP
+    {
+        return Err(HeaderError::TimeTimewarpAttack { time, prev_time: ctx.time(prev) });
+    }
+
+    let max_time = now.saturating_add(MAX_FUTURE_BLOCK_TIME);
+    if i64::from(time) > max_time {
+        return Err(HeaderError::TimeTooNew { time, max_time });
+    }
+
+    // Core tests v<2 after BIP34, v<3 after BIP66 and v<4 after BIP65 with one
+    // reason string for all three, so the highest active minimum decides.
+    let mut min_version = i32::MIN;
+    for (active_from, min) in
+        [(params.bip34_height, 2), (params.bip66_height, 3), (params.bip65_height, 4)]
+    {
+        if height >= active_from {
+            min_version = min_version.max(min);
+        }
+    }
+    if header.version() < min_version {
+        return Err(HeaderError::BadVersion { version: header.version(), min_version });
+    }
+    Ok(())
+}

@@ -1,0 +1,514 @@
+//! Connection-level rules against scripted (raw) peers: every misbehaviour
+//! ends in the typed reason Core would act on, and what Core ignores is
+//! ignored.
+
+use core::time::Duration;
+
+use bitwire::chain::{params::Params, HeaderError, HeaderTree};
+use bitwire::net::{Io, Link, PeerId, Service, Time};
+use bitwire::peer::{DisconnectReason, MIN_PEER_PROTO_VERSION};
+use bitwire::sync::sim::{RawPeer, Sim, START};
+use bitwire::sync::{Config, Engine, Event, MAX_NUM_UNCONNECTING_HEADERS_MSGS};
+use bitwire::wire::msg::{
+    GetData, GetHeaders, Headers, Ping, SendAddrV2, Verack, Version, WtxidRelay,
+};
+use bitwire::wire::{
+    write_message, BlockHash, BlockHeader, Command, InvEntry, InvType, NetAddr, ServiceFlags,
+    HEADER_SIZE,
+};
+use bitwire::Network;
+
+const MAGIC: bitwire::Magic = bitwire::Magic::MAIN;
+
+fn mainnet_headers(n: usize) -> Vec<BlockHeader> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/mainnet_0_39999.bin");
+    let bytes = std::fs::read(path).unwrap();
+    bytes
+        .chunks_exact(HEADER_SIZE)
+        .take(n)
+        .map(|c| BlockHeader::from_array(c.try_into().unwrap()))
+        .collect()
+}
+
+fn engine_with(connect: &[usize], seed: u64, tree: HeaderTree) -> Engine {
+    let mut config = Config::new(tree.params().network);
+    config.connect = connect.iter().map(|&i| Sim::addr_of(i)).collect();
+    config.nonce_seed = seed;
+    Engine::new(config, tree, None)
+}
+
+fn engine(connect: &[usize], seed: u64) -> Engine {
+    engine_with(connect, seed, HeaderTree::new(Params::for_network(Network::Main)))
+}
+
+fn version(nonce: u64, proto: i32, services: u64) -> Version<'static> {
+    Version {
+        version: proto,
+        services: ServiceFlags(services),
+        timestamp: START.as_secs() as i64,
+        receiver: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
+        sender: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
+        nonce,
+        user_agent: b"/raw:0/",
+        start_height: 0,
+        relay: false,
+    }
+}
+
+/// An engine at 0 and a raw peer at 1 that dialled it and finished the
+/// handshake; the raw peer's inbox is cleared.
+fn inbound_pair(e: Engine) -> (Sim, usize, usize) {
+    let mut sim = Sim::new();
+    let en = sim.add_engine(e);
+    let r = sim.add_raw(RawPeer::new(MAGIC));
+    sim.raw(r).connect(Sim::addr_of(en));
+    sim.raw(r).send(&version(7, 70016, 9));
+    sim.raw(r).send(&Verack);
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(sim.engine(en).ready_count(), 1);
+    sim.raw(r).clear();
+    (sim, en, r)
+}
+
+fn only_disconnect(sim: &Sim, node: usize) -> DisconnectReason {
+    match &sim.disconnects(node)[..] {
+        [one] => one.clone(),
+        other => panic!("expected one disconnect, found {other:?}"),
+    }
+}
+
+#[test]
+fn self_connection_is_detected_by_nonce() {
+    let mut sim = Sim::new();
+    let e = sim.add_engine(engine(&[0], 1));
+    sim.run_for(Duration::from_secs(1));
+    let reasons = sim.disconnects(e);
+    assert!(reasons.contains(&DisconnectReason::SelfConnection), "{reasons:?}");
+    assert_eq!(sim.engine(e).peer_count(), 0);
+    // Not dialled again.
+    sim.run_for(Duration::from_secs(60));
+    let connects = sim.nodes[e]
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Connected { link: Link::Outbound, .. }))
+        .count();
+    assert_eq!(connects, 1);
+}
+
+#[test]
+fn peers_below_min_version_are_refused() {
+    let mut sim = Sim::new();
+    let e = sim.add_engine(engine(&[], 2));
+    let r = sim.add_raw(RawPeer::new(MAGIC));
+    sim.raw(r).connect(Sim::addr_of(e));
+    sim.raw(r).send(&version(7, MIN_PEER_PROTO_VERSION - 1, 9));
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(
+        only_disconnect(&sim, e),
+        DisconnectReason::ObsoleteVersion { min: 31800, found: 31799 }
+    );
+    // 31800 itself is fine (and gets no wtxidrelay / sendaddrv2 / sendheaders).
+    let r2 = sim.add_raw(RawPeer::new(MAGIC));
+    sim.raw(r2).connect(Sim::addr_of(e));
+    sim.raw(r2).send(&version(8, MIN_PEER_PROTO_VERSION, 9));
+    sim.raw(r2).send(&Verack);
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(sim.engine(e).ready_count(), 1);
+    assert_eq!(sim.raw(r2).commands(), ["version", "verack", "ping"]);
+}
+
+#[test]
+fn messages_before_version_are_ignored() {
+    let mut sim = Sim::new();
+    let e = sim.add_engine(engine(&[], 3));
+    let r = sim.add_raw(RawPeer::new(MAGIC));
+    sim.raw(r).connect(Sim::addr_of(e));
+    sim.raw(r).send(&Ping(1));
+    sim.raw(r).send(&Verack);
+    sim.raw(r).send(&Headers(&mainnet_headers(3)[1..]));
+    sim.raw(r).send(&GetHeaders { version: 70016, locator: &[], stop_hash: BlockHash::ZERO });
+    sim.run_for(Duration::from_secs(1));
+    assert!(sim.raw(r).received.is_empty(), "{:?}", sim.raw(r).commands());
+    assert_eq!(sim.engine(e).height(), 0, "headers before version are not processed");
+    assert!(sim.disconnects(e).is_empty());
+    // The handshake still works afterwards.
+    sim.raw(r).send(&version(7, 70016, 9));
+    sim.raw(r).send(&Verack);
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(sim.engine(e).ready_count(), 1);
+}
+
+#[test]
+fn messages_before_verack_are_ignored_and_version_repeated_is_ignored() {
+    let mut sim = Sim::new();
+    let e = sim.add_engine(engine(&[], 4));
+    let r = sim.add_raw(RawPeer::new(MAGIC));
+    sim.raw(r).connect(Sim::addr_of(e));
+    sim.raw(r).send(&version(7, 70016, 9));
+    sim.raw(r).send(&Ping(5));
+    sim.raw(r).send(&version(7, 70016, 9));
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(sim.raw(r).commands(), ["version", "wtxidrelay", "sendaddrv2", "verack"]);
+    sim.raw(r).send(&Verack);
+    sim.raw(r).send(&version(9, 70016, 9));
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(sim.engine(e).ready_count(), 1);
+    assert!(sim.disconnects(e).is_empty());
+}
+
+#[test]
+fn wtxidrelay_or_sendaddrv2_after_verack_disconnects() {
+    let (mut sim, e, r) = inbound_pair(engine(&[], 5));
+    sim.raw(r).send(&WtxidRelay);
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(
+        only_disconnect(&sim, e),
+        DisconnectReason::NegotiationAfterVerack { command: Command::WTXIDRELAY }
+    );
+    let (mut sim, e, r) = inbound_pair(engine(&[], 6));
+    sim.raw(r).send(&SendAddrV2);
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(
+        only_disconnect(&sim, e),
+        DisconnectReason::NegotiationAfterVerack { command: Command::SENDADDRV2 }
+    );
+}
+
+#[test]
+fn more_than_2000_headers_disconnects() {
+    let (mut sim, e, r) = inbound_pair(engine(&[], 7));
+    let h = mainnet_headers(2002);
+    sim.raw(r).send(&Headers(&h[1..]));
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(
+        only_disconnect(&sim, e),
+        DisconnectReason::TooManyHeaders { max: 2000, found: 2001 }
+    );
+    assert_eq!(sim.engine(e).height(), 0);
+}
+
+#[test]
+fn non_continuous_headers_disconnect() {
+    let (mut sim, e, r) = inbound_pair(engine(&[], 8));
+    let h = mainnet_headers(20);
+    let batch = [h[1], h[2], h[4], h[5], h[6], h[7], h[8], h[9], h[10]];
+    sim.raw(r).send(&Headers(&batch));
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(only_disconnect(&sim, e), DisconnectReason::NonContinuousHeaders { index: 2 });
+}
+
+#[test]
+fn bad_proof_of_work_disconnects_keeping_the_valid_prefix() {
+    let (mut sim, e, r) = inbound_pair(engine(&[], 9));
+    let mut h = mainnet_headers(12);
+    let last = h.len() - 1;
+    let nonce = h[last].nonce();
+    h[last].nonce.set(nonce ^ 1);
+    sim.raw(r).send(&Headers(&h[1..]));
+    sim.run_for(Duration::from_millis(10));
+    match only_disconnect(&sim, e) {
+        DisconnectReason::InvalidHeader { height: 11, error: HeaderError::HighHash(_) } => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sim.engine(e).height(), 10);
+}
+
+#[test]
+fn unconnecting_announcements_are_tolerated_up_to_the_limit() {
+    let (mut sim, e, r) = inbound_pair(engine(&[], 10));
+    let h = mainnet_headers(100);
+    for i in 0..MAX_NUM_UNCONNECTING_HEADERS_MSGS as usize {
+        sim.raw(r).send(&Headers(&h[50 + i..51 + i]));
+        sim.run_for(Duration::from_millis(10));
+        // Each is answered with getheaders (Core: HandleUnconnectingHeaders).
+        assert_eq!(sim.raw(r).commands().last(), Some(&"getheaders"));
+        assert!(sim.disconnects(e).is_empty());
+    }
+    sim.raw(r).send(&Headers(&h[70..71]));
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(only_disconnect(&sim, e), DisconnectReason::TooManyUnconnecting { max: 10 });
+}
+
+#[test]
+fn connecting_headers_reset_the_unconnecting_count() {
+    let (mut sim, e, r) = inbound_pair(engine(&[], 11));
+    let h = mainnet_headers(100);
+    for i in 0..8 {
+        sim.raw(r).send(&Headers(&h[50 + i..51 + i]));
+    }
+    sim.raw(r).send(&Headers(&h[1..10]));
+    for i in 0..8 {
+        sim.raw(r).send(&Headers(&h[60 + i..61 + i]));
+    }
+    sim.run_for(Duration::from_millis(10));
+    assert!(sim.disconnects(e).is_empty(), "{:?}", sim.disconnects(e));
+    assert_eq!(sim.engine(e).height(), 9);
+}
+
+/// Mines a regtest header on `prev` with `bits` (regtest targets are so easy
+/// that a few nonces do).
+fn mine(prev: &BlockHeader, bits: u32, time: u32) -> BlockHeader {
+    let mut h = *prev;
+    h.prev_blockhash = prev.block_hash();
+    h.time.set(time);
+    h.bits.set(bits);
+    h.merkle_root = [7; 32];
+    h.version.set(0x2000_0000); // BIP9 versions bits: above every BIP34/65/66 minimum
+    for nonce in 0.. {
+        h.nonce.set(nonce);
+        let hash = h.block_hash();
+        // Regtest target 0x207fffff: the top hash byte (last in wire order) below 0x80.
+        let easy_enough = hash.0[31] < 0x7f || bits != 0x207fffff && hash.0[31] < 0x40;
+        if easy_enough {
+            break;
+        }
+    }
+    h
+}
+
+#[test]
+fn wrong_nbits_disconnects() {
+    let params = Params::for_network(Network::Regtest);
+    let genesis = params.genesis();
+    let (mut sim, e, r) = {
+        let mut sim = Sim::new();
+        let en = sim.add_engine(engine_with(&[], 12, HeaderTree::new(params)));
+        let r = sim.add_raw(RawPeer::new(Network::Regtest.magic()));
+        sim.raw(r).connect(Sim::addr_of(en));
+        sim.raw(r).send(&version(7, 70016, 9));
+        sim.raw(r).send(&Verack);
+        sim.run_for(Duration::from_millis(10));
+        (sim, en, r)
+    };
+    let good = mine(&genesis, 0x207fffff, genesis.time() + 600);
+    // Valid proof of work for the stated target, but regtest demands 0x207fffff.
+    let bad = mine(&good, 0x203fffff, genesis.time() + 1200);
+    sim.raw(r).send(&Headers(&[good, bad]));
+    sim.run_for(Duration::from_millis(10));
+    match only_disconnect(&sim, e) {
+        DisconnectReason::InvalidHeader { height: 2, error: HeaderError::BadDiffBits { .. } } => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sim.engine(e).height(), 1);
+}
+
+#[test]
+fn unanswered_pings_time_out_after_20_minutes() {
+    let (mut sim, e, _r) = inbound_pair(engine(&[], 13));
+    sim.run_for(Duration::from_secs(19 * 60 + 59));
+    assert!(sim.disconnects(e).is_empty());
+    sim.run_for(Duration::from_secs(2));
+    assert_eq!(
+        only_disconnect(&sim, e),
+        DisconnectReason::PingTimeout { waited: Duration::from_secs(20 * 60) }
+    );
+}
+
+#[test]
+fn outbound_peer_without_desirable_services_is_dropped() {
+    let mut sim = Sim::new();
+    let e = sim.add_engine(engine(&[1], 14));
+    let r = sim.add_raw(RawPeer::new(MAGIC));
+    sim.run_for(Duration::from_millis(10));
+    sim.raw(r).send(&version(7, 70016, 1)); // NODE_NETWORK without NODE_WITNESS
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(
+        sim.disconnects(e)[0],
+        DisconnectReason::MissingServices { expected: 0x409, found: 1 }
+    );
+    // NODE_NETWORK_LIMITED | NODE_WITNESS is enough (Core: HasAllDesirableServiceFlags).
+    let mut sim = Sim::new();
+    let e = sim.add_engine(engine(&[1], 15));
+    let r = sim.add_raw(RawPeer::new(MAGIC));
+    sim.run_for(Duration::from_millis(10));
+    sim.raw(r).send(&version(7, 70016, (1 << 10) | (1 << 3)));
+    sim.raw(r).send(&Verack);
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(sim.engine(e).ready_count(), 1);
+}
+
+#[test]
+fn getdata_is_answered_with_notfound() {
+    let (mut sim, _e, r) = inbound_pair(engine(&[], 16));
+    let items = [
+        InvEntry::new(InvType::WITNESS_BLOCK, BlockHash([1; 32])),
+        InvEntry::new(InvType::BLOCK, BlockHash([2; 32])),
+    ];
+    sim.raw(r).send(&GetData(&items));
+    sim.run_for(Duration::from_millis(10));
+    let (cmd, payload) = sim.raw(r).received.last().unwrap().clone();
+    assert_eq!(cmd, Command::NOTFOUND);
+    let mut expected = Vec::new();
+    write_message(&mut expected, MAGIC, &bitwire::wire::msg::NotFound(&items));
+    assert_eq!(payload[..], expected[24..]);
+}
+
+#[test]
+fn getheaders_is_served_and_oversized_locators_disconnect() {
+    let h = mainnet_headers(5000);
+    let mut tree = HeaderTree::new(Params::for_network(Network::Main));
+    tree.accept(&h[1..], START.as_secs()).unwrap();
+    let (mut sim, e, r) = inbound_pair(engine_with(&[], 17, tree));
+    let genesis = h[0].block_hash();
+    sim.raw(r).send(&GetHeaders {
+        version: 70016,
+        locator: &[genesis],
+        stop_hash: BlockHash::ZERO,
+    });
+    sim.run_for(Duration::from_millis(10));
+    let (cmd, payload) = sim.raw(r).received.last().unwrap().clone();
+    assert_eq!(cmd, Command::HEADERS);
+    let mut expected = Vec::new();
+    write_message(&mut expected, MAGIC, &Headers(&h[1..2001]));
+    assert_eq!(payload[..], expected[24..]);
+    // With a stop hash.
+    let stop = h[10].block_hash();
+    sim.raw(r).send(&GetHeaders { version: 70016, locator: &[h[5].block_hash()], stop_hash: stop });
+    sim.run_for(Duration::from_millis(10));
+    let (_, payload) = sim.raw(r).received.last().unwrap().clone();
+    expected.clear();
+    write_message(&mut expected, MAGIC, &Headers(&h[6..11]));
+    assert_eq!(payload[..], expected[24..]);
+    assert!(sim.nodes[e]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Served { count: 5, total: 2005, .. })));
+    // 102 locator hashes.
+    let locator = vec![genesis; 102];
+    sim.raw(r).send(&GetHeaders { version: 70016, locator: &locator, stop_hash: BlockHash::ZERO });
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(
+        only_disconnect(&sim, e),
+        DisconnectReason::LocatorTooLarge { max: 101, found: 102 }
+    );
+}
+
+#[test]
+fn bad_checksum_is_dropped_bad_magic_disconnects() {
+    let (mut sim, e, r) = inbound_pair(engine(&[], 18));
+    let mut bytes = Vec::new();
+    write_message(&mut bytes, MAGIC, &Ping(3));
+    bytes[20] ^= 1; // checksum
+    write_message(&mut bytes, MAGIC, &Ping(4));
+    sim.raw(r).send_bytes(&bytes);
+    sim.run_for(Duration::from_millis(10));
+    // The damaged ping is dropped, the next one answered; still connected.
+    assert_eq!(sim.raw(r).commands(), ["pong"]);
+    assert!(sim.nodes[e].events.iter().any(|e| matches!(e, Event::FrameDropped { .. })));
+    assert!(sim.disconnects(e).is_empty());
+    let mut bytes = Vec::new();
+    write_message(&mut bytes, bitwire::Magic::TESTNET3, &Ping(5));
+    sim.raw(r).send_bytes(&bytes);
+    sim.run_for(Duration::from_millis(10));
+    match only_disconnect(&sim, e) {
+        DisconnectReason::Wire(err) => assert_eq!(err.name(), "bad-magic"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn oversized_length_disconnects_before_buffering() {
+    let (mut sim, e, r) = inbound_pair(engine(&[], 19));
+    let mut bytes = Vec::new();
+    write_message(&mut bytes, MAGIC, &Ping(3));
+    bytes[16..20].copy_from_slice(&4_000_001u32.to_le_bytes());
+    sim.raw(r).send_bytes(&bytes[..24]);
+    sim.run_for(Duration::from_millis(10));
+    match only_disconnect(&sim, e) {
+        DisconnectReason::Wire(err) => assert_eq!(err.name(), "oversized-payload"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_peer_that_does_not_read_is_dropped_at_the_output_budget() {
+    // Driven through the Service trait by hand: nobody calls `written`.
+    let h = mainnet_headers(2001);
+    let mut tree = HeaderTree::new(Params::for_network(Network::Main));
+    tree.accept(&h[1..], START.as_secs()).unwrap();
+    let mut config = Config::new(Network::Main);
+    config.max_output_per_peer = 500_000;
+    let mut e = Engine::new(config, tree, None);
+    let peer = PeerId(1);
+    let now = Time(START.0);
+    e.connected(peer, Sim::addr_of(1), Link::Inbound, now);
+    let mut bytes = Vec::new();
+    write_message(&mut bytes, MAGIC, &version(1, 70016, 9));
+    write_message(&mut bytes, MAGIC, &Verack);
+    e.received(peer, &bytes, now);
+    bytes.clear();
+    let genesis = h[0].block_hash();
+    write_message(
+        &mut bytes,
+        MAGIC,
+        &GetHeaders { version: 70016, locator: &[genesis], stop_hash: BlockHash::ZERO },
+    );
+    let mut ios = Vec::new();
+    for _ in 0..4 {
+        e.received(peer, &bytes, now);
+        while let Some(io) = e.next_io() {
+            ios.push(io);
+        }
+        assert!(e.pending_output(peer).len() <= 500_000);
+    }
+    assert_eq!(ios.last(), Some(&Io::Disconnect(peer)));
+    let mut reasons = Vec::new();
+    while let Some(ev) = e.poll_event() {
+        if let Event::Disconnected { reason, .. } = ev {
+            reasons.push(reason);
+        }
+    }
+    match &reasons[..] {
+        [DisconnectReason::OutputOverflow { limit: 500_000, found }] => assert!(*found > 500_000),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn many_peers_pushing_maximum_messages_stay_within_the_budget() {
+    // 50 peers each start a 4,000,000-byte message (the wire maximum) and
+    // push it in 64 KiB reads; the engine's input budget is 256 KiB.
+    let mut config = Config::new(Network::Main);
+    config.max_message = 256 * 1024;
+    let mut e = Engine::new(config, HeaderTree::new(Params::for_network(Network::Main)), None);
+    let now = START;
+    let mut msg = Vec::new();
+    write_message(&mut msg, MAGIC, &version(1, 70016, 9));
+    write_message(&mut msg, MAGIC, &Verack);
+    let handshake_len = msg.len();
+    let mut big = Vec::new();
+    write_message(&mut big, MAGIC, &bitwire::wire::msg::FeeFilter(0));
+    big.truncate(24);
+    big[4..16].copy_from_slice(b"block\0\0\0\0\0\0\0");
+    big[16..20].copy_from_slice(&4_000_000u32.to_le_bytes());
+    big.resize(24 + 4_000_000, 0xab);
+    msg.extend_from_slice(&big);
+    let budget = 50 * (2 * 256 * 1024 + 64 * 1024 + 4096);
+    let mut peak = 0;
+    for p in 1..=50 {
+        e.connected(PeerId(p), Sim::addr_of(1), Link::Inbound, now);
+    }
+    for chunk in msg[handshake_len..].chunks(64 * 1024).take(20) {
+        for p in 1..=50 {
+            if e.peer_count() == 0 {
+                break;
+            }
+            if chunk.as_ptr() == msg[handshake_len..].as_ptr() {
+                e.received(PeerId(p), &msg[..handshake_len], now);
+            }
+            e.received(PeerId(p), chunk, now);
+            peak = peak.max(e.buffered_bytes());
+        }
+    }
+    assert!(peak <= budget, "peak {peak} above {budget}");
+    let mut reasons = Vec::new();
+    while let Some(ev) = e.poll_event() {
+        if let Event::Disconnected { reason, .. } = ev {
+            reasons.push(reason);
+        }
+    }
+    assert_eq!(reasons.len(), 50);
+    assert!(reasons
+        .iter()
+        .all(|r| matches!(r, DisconnectReason::MessageTooLarge { max: 262_144, .. })));
+}

@@ -1,0 +1,139 @@
+//! The steady-state sync path allocates nothing per message: a counting
+//! global allocator watches the engine take 2000-header answers (deframe,
+//! decode, batch-hash, validate, extend the tree, ask the next peer).
+//!
+//! The only allocations allowed are the header tree's own amortised growth
+//! (its entry vector and hash index double now and then as the chain grows:
+//! O(log n) in all, not per message).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use bitwire::chain::{params::Params, HeaderTree};
+use bitwire::net::{Io, Link, PeerId, Service};
+use bitwire::sync::sim::{Sim, START};
+use bitwire::sync::{Config, Engine};
+use bitwire::wire::msg::{Headers, Verack, Version};
+use bitwire::wire::{write_message, BlockHeader, NetAddr, ServiceFlags, HEADER_SIZE};
+use bitwire::Network;
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn steady_state_sync_allocates_nothing_per_message() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/mainnet_0_39999.bin");
+    let bytes = std::fs::read(path).unwrap();
+    let headers: Vec<BlockHeader> = bytes
+        .chunks_exact(HEADER_SIZE)
+        .map(|c| BlockHeader::from_array(c.try_into().unwrap()))
+        .collect();
+    let magic = Network::Main.magic();
+    // Every answer prepared up front: 19 full batches.
+    let answers: Vec<Vec<u8>> = headers[1..38_001]
+        .chunks(2000)
+        .map(|c| {
+            let mut m = Vec::new();
+            write_message(&mut m, magic, &Headers(c));
+            m
+        })
+        .collect();
+
+    let mut config = Config::new(Network::Main);
+    config.connect = vec![Sim::addr_of(0)];
+    let mut e = Engine::new(config, HeaderTree::new(Params::for_network(Network::Main)), None);
+    let peer = PeerId(1);
+    let now = START;
+    e.connected(peer, Sim::addr_of(0), Link::Outbound, now);
+    let mut hs = Vec::new();
+    let v = Version {
+        version: 70016,
+        services: ServiceFlags(9),
+        timestamp: now.as_secs() as i64,
+        receiver: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
+        sender: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
+        nonce: 1,
+        user_agent: b"/server/",
+        start_height: 40_000,
+        relay: false,
+    };
+    write_message(&mut hs, magic, &v);
+    write_message(&mut hs, magic, &Verack);
+    e.received(peer, &hs, now);
+
+    let step = |e: &mut Engine, msg: &[u8]| {
+        // As a reactor does: bytes in (in 64 KiB reads), drain instructions,
+        // write out, drain events.
+        for chunk in msg.chunks(64 * 1024) {
+            e.received(peer, chunk, now);
+        }
+        while let Some(io) = e.next_io() {
+            assert!(matches!(io, Io::Write(_) | Io::Connect(_)), "{io:?}");
+        }
+        let n = e.pending_output(peer).len();
+        e.written(peer, n);
+        while e.poll_event().is_some() {}
+    };
+    // Warm-up: buffers grow to their working size.
+    for a in &answers[..3] {
+        step(&mut e, a);
+    }
+    assert_eq!(e.height(), 6000);
+    let before_tree = e.tree().heap_bytes();
+    ALLOCS.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    for a in &answers[3..] {
+        step(&mut e, a);
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    let allocs = ALLOCS.load(Ordering::Relaxed);
+    let messages = answers.len() as u64 - 3;
+    assert_eq!(e.height(), 38_000);
+    assert!(e.tree().heap_bytes() > before_tree);
+
+    // The same batches into a bare tree: its own amortised growth is the
+    // baseline. The engine must add nothing to it.
+    let mut tree = HeaderTree::new(Params::for_network(Network::Main));
+    let mut hashes = Vec::with_capacity(2000);
+    for c in headers[1..6001].chunks(2000) {
+        tree.accept(c, now.as_secs()).unwrap();
+    }
+    ALLOCS.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    for c in headers[6001..38_001].chunks(2000) {
+        hashes.clear();
+        bitwire::pow::hash_headers(c, &mut hashes);
+        tree.accept_hashed(c, &hashes, now.as_secs()).unwrap();
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    let baseline = ALLOCS.load(Ordering::Relaxed);
+    eprintln!("engine: {allocs} allocations over {messages} messages; bare tree: {baseline}");
+    assert_eq!(allocs, baseline, "the engine allocated per message");
+    assert!(baseline < messages, "tree growth is amortised, not per message");
+}

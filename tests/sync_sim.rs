@@ -1,0 +1,185 @@
+//! End-to-end header sync in the deterministic simulator: real mainnet
+//! headers served by bitwire engines, honest, silent and lying servers,
+//! virtual time, no sockets.
+
+use core::time::Duration;
+
+use bitwire::chain::{params::Params, HeaderError, HeaderTree};
+use bitwire::peer::DisconnectReason;
+use bitwire::sync::sim::Sim;
+use bitwire::sync::{Config, Engine, Event};
+use bitwire::wire::{BlockHeader, Command, HEADER_SIZE};
+use bitwire::Network;
+
+fn mainnet_headers() -> Vec<BlockHeader> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/mainnet_0_39999.bin");
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(bytes.len(), 40_000 * HEADER_SIZE);
+    bytes
+        .chunks_exact(HEADER_SIZE)
+        .map(|c| BlockHeader::from_array(c.try_into().unwrap()))
+        .collect()
+}
+
+fn params() -> &'static Params {
+    Params::for_network(Network::Main)
+}
+
+/// A serving engine whose tree holds `headers[..=tip]`.
+fn server(headers: &[BlockHeader], tip: usize, seed: u64) -> Engine {
+    let mut tree = HeaderTree::new(params());
+    for chunk in headers[1..=tip].chunks(2000) {
+        tree.accept(chunk, 1_767_225_600).unwrap();
+    }
+    let mut config = Config::new(Network::Main);
+    config.sync = false;
+    config.nonce_seed = seed;
+    Engine::new(config, tree, None)
+}
+
+fn client(servers: &[usize], seed: u64) -> Engine {
+    let mut config = Config::new(Network::Main);
+    config.connect = servers.iter().map(|&i| Sim::addr_of(i)).collect();
+    config.serve = false;
+    config.stop_when_synced = true;
+    config.nonce_seed = seed;
+    Engine::new(config, HeaderTree::new(params()), None)
+}
+
+fn served(sim: &Sim, node: usize) -> u64 {
+    sim.nodes[node]
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Served { count, .. } => Some(*count as u64),
+            _ => None,
+        })
+        .sum()
+}
+
+#[test]
+fn syncs_40000_mainnet_headers_from_one_server() {
+    let headers = mainnet_headers();
+    let mut sim = Sim::new();
+    let s = sim.add_engine(server(&headers, 39_999, 10));
+    let c = sim.add_engine(client(&[s], 11));
+    assert!(sim.run_until(Duration::from_secs(60), |sim| sim.engine(c).is_done()));
+    let e = sim.engine(c);
+    assert!(e.is_synced());
+    assert_eq!(e.height(), 39_999);
+    assert_eq!(e.tip(), headers[39_999].block_hash());
+    assert_eq!(served(&sim, s), 39_999);
+    assert!(sim.nodes[c].events.iter().any(|e| matches!(e, Event::Synced { height: 39_999, .. })));
+}
+
+#[test]
+fn spreads_requests_over_several_servers() {
+    let headers = mainnet_headers();
+    let mut sim = Sim::new();
+    let servers: Vec<usize> =
+        (0..4).map(|i| sim.add_engine(server(&headers, 39_999, 20 + i))).collect();
+    let c = sim.add_engine(client(&servers, 30));
+    assert!(sim.run_until(Duration::from_secs(60), |sim| sim.engine(c).is_done()));
+    assert_eq!(sim.engine(c).height(), 39_999);
+    assert_eq!(sim.engine(c).tip(), headers[39_999].block_hash());
+    let counts: Vec<u64> = servers.iter().map(|&s| served(&sim, s)).collect();
+    // 20 requests of 2000 round-robin over 4 servers: each serves 5 batches.
+    assert!(counts.iter().all(|&n| n >= 4 * 2000), "{counts:?}");
+    assert!(counts.iter().sum::<u64>() >= 39_999);
+    assert!(sim.disconnects(c).iter().all(|r| matches!(r, DisconnectReason::Closed(_))));
+}
+
+#[test]
+fn silent_server_is_stalled_and_sync_completes_from_others() {
+    let headers = mainnet_headers();
+    let mut sim = Sim::new();
+    let s0 = sim.add_engine(server(&headers, 39_999, 40));
+    let s1 = sim.add_engine(server(&headers, 39_999, 41));
+    let s2 = sim.add_engine(server(&headers, 39_999, 42));
+    let c = sim.add_engine(client(&[s0, s1, s2], 43));
+    // Let the sync get going, then silence s1 for good.
+    assert!(sim.run_until(Duration::from_secs(10), |sim| sim.engine(c).height() >= 10_000));
+    sim.nodes[s1].mute = true;
+    let start = sim.now;
+    assert!(sim.run_until(Duration::from_secs(600), |sim| sim.engine(c).is_done()));
+    assert_eq!(sim.engine(c).height(), 39_999);
+    assert!(sim.engine(c).is_synced());
+    let stalled: Vec<_> = sim
+        .disconnects(c)
+        .into_iter()
+        .filter(|r| matches!(r, DisconnectReason::Stalled { .. }))
+        .collect();
+    assert_eq!(stalled, [DisconnectReason::Stalled { waited: Duration::from_secs(30) }]);
+    // The stall cost the stall timeout in virtual time, nothing more.
+    let took = sim.now.saturating_since(start);
+    assert!(took >= Duration::from_secs(30) && took < Duration::from_secs(60), "{took:?}");
+}
+
+#[test]
+fn lying_server_is_dropped_with_reason_and_sync_completes() {
+    let headers = mainnet_headers();
+    let mut sim = Sim::new();
+    let honest = sim.add_engine(server(&headers, 39_999, 50));
+    let liar = sim.add_engine(server(&headers, 39_999, 51));
+    // The liar breaks proof of work in the last header of every full answer.
+    sim.set_tamper(
+        liar,
+        Box::new(|command, payload| {
+            if command != Command::HEADERS || payload.len() < 3 + 2000 * 81 {
+                return None;
+            }
+            let mut p = payload.to_vec();
+            let last = p.len() - 81;
+            p[last + 76] ^= 0x55; // nonce
+            Some(p)
+        }),
+    );
+    let c = sim.add_engine(client(&[honest, liar], 52));
+    assert!(sim.run_until(Duration::from_secs(120), |sim| sim.engine(c).is_done()));
+    assert_eq!(sim.engine(c).height(), 39_999);
+    assert_eq!(sim.engine(c).tip(), headers[39_999].block_hash());
+    let invalid: Vec<_> = sim
+        .disconnects(c)
+        .into_iter()
+        .filter(|r| matches!(r, DisconnectReason::InvalidHeader { .. }))
+        .collect();
+    assert_eq!(invalid.len(), 1, "{invalid:?}");
+    match &invalid[0] {
+        DisconnectReason::InvalidHeader { height, error: HeaderError::HighHash(_) } => {
+            assert_eq!(height % 2000, 0, "the last header of a batch");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(invalid[0].name(), "invalid-header");
+    assert!(invalid[0].to_string().contains("high-hash"), "{}", invalid[0]);
+    // Misbehaviour is not forgiven: no second connection to the liar.
+    let liar_conns =
+        sim.nodes[liar].events.iter().filter(|e| matches!(e, Event::Connected { .. })).count();
+    assert_eq!(liar_conns, 1);
+}
+
+#[test]
+fn follows_new_headers_after_initial_sync() {
+    let headers = mainnet_headers();
+    let mut sim = Sim::new();
+    let s = sim.add_engine(server(&headers, 30_000, 60));
+    let mut config = Config::new(Network::Main);
+    config.connect = vec![Sim::addr_of(s)];
+    config.nonce_seed = 61;
+    let c = sim.add_engine(Engine::new(config, HeaderTree::new(params()), None));
+    assert!(sim.run_until(Duration::from_secs(60), |sim| sim.engine(c).is_synced()));
+    assert_eq!(sim.engine(c).height(), 30_000);
+    // New blocks arrive at the server one at a time, a few at a time, and
+    // in a burst too large to announce as headers (then by inv).
+    let mut next = 30_001;
+    for n in [1usize, 1, 3, 8, 20, 1] {
+        let now = sim.now;
+        let added = sim.engine_mut(s).add_headers(&headers[next..next + n], now).unwrap();
+        assert_eq!(added, n);
+        next += n;
+        let want = next as u32 - 1;
+        assert!(sim.run_until(Duration::from_secs(5), |sim| sim.engine(c).height() == want));
+        assert_eq!(sim.engine(c).tip(), headers[next - 1].block_hash());
+    }
+    assert!(sim.disconnects(c).is_empty(), "{:?}", sim.disconnects(c));
+}
