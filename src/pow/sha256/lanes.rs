@@ -99,54 +99,20 @@ macro_rules! sha256d_lanes {
 
             // First sha256, block 2: bytes 64..80, then the padding of 80 bytes.
             let [w0, w1, w2, w3] = load4(headers, 4);
-            let p = |i: usize| splat(PAD80[i]);
-            compress!(
-                mid,
-                [
-                    w0,
-                    w1,
-                    w2,
-                    w3,
-                    p(0),
-                    p(1),
-                    p(2),
-                    p(3),
-                    p(4),
-                    p(5),
-                    p(6),
-                    p(7),
-                    p(8),
-                    p(9),
-                    p(10),
-                    p(11)
-                ]
-            );
+            let block2: [V; 16] = core::array::from_fn(|i| match i {
+                0 => w0,
+                1 => w1,
+                2 => w2,
+                3 => w3,
+                _ => splat(PAD80[i - 4]),
+            });
+            compress!(mid, block2);
 
             // Second sha256: the 32-byte digest, then the padding of 32 bytes.
             let mut fin = iv;
-            let p = |i: usize| splat(PAD32[i]);
-            let m = mid;
-            compress!(
-                fin,
-                [
-                    m[0],
-                    m[1],
-                    m[2],
-                    m[3],
-                    m[4],
-                    m[5],
-                    m[6],
-                    m[7],
-                    p(0),
-                    p(1),
-                    p(2),
-                    p(3),
-                    p(4),
-                    p(5),
-                    p(6),
-                    p(7)
-                ]
-            );
+            let block3: [V; 16] =
+                core::array::from_fn(|i| if i < 8 { mid[i] } else { splat(PAD32[i - 8]) });
+            compress!(fin, block3);
 
             let mut out = [[0u8; 32]; $n];
             store4(&mut out, 0, [fin[0], fin[1], fin[2], fin[3]]);

@@ -12,9 +12,16 @@
 //!   with plain integer SIMD;
 //! - `sha2`: the `sha2` crate, one header at a time, everywhere.
 //!
+//! On a Sapphire Rapids Xeon (BENCHMARKS.md "Hashing") `avx512-x16` is about
+//! 3x a `sha2` loop: sixteen lanes with one-instruction rotates and ternary
+//! logic outrun the SHA unit, whose `sha256rnds2` here gains only 1.3x to 1.7x
+//! from interleaving. Running SHA-NI steps between the AVX-512 rounds of the
+//! same thread was tried and halved the throughput (the legacy-SSE SHA
+//! instructions mixed with 512-bit code), so it is not offered.
+//!
 //! Every `unsafe` block of `pow` lives in this module and its children: the
-//! calls into the kernels (each proven by a run-time feature check captured in
-//! the [`Kernel`] value) and the unaligned SIMD loads and stores.
+//! calls into the kernels (each right after a run-time check of the kernel's
+//! target features) and the unaligned SIMD loads and stores.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -37,9 +44,9 @@ use crate::wire::{BlockHash, BlockHeader};
 ///
 /// A `Kernel` can only be obtained from [`Kernel::available`],
 /// [`Kernel::best`], [`Kernel::by_name`] or [`Kernel::sha2`], which return only
-/// kernels the running CPU supports: holding one is the proof that its
-/// instructions may be executed. Every kernel gives exactly the hashes of the
-/// `sha2` crate, one header at a time.
+/// kernels the running CPU supports (each kernel also checks its target
+/// features again before it runs: one cached load). Every kernel gives exactly
+/// the hashes of the `sha2` crate, one header at a time.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Kernel(Imp);
 
@@ -58,15 +65,17 @@ enum Imp {
     Avx512x16,
 }
 
-/// Every kernel compiled in, in order of preference (fastest first, as
-/// measured on a Sapphire Rapids Xeon; see BENCHMARKS.md "Hashing").
+/// Every kernel compiled in, in order of preference: fastest first as
+/// measured on this project's Sapphire Rapids Xeon (BENCHMARKS.md "Hashing":
+/// AVX-512 x16 about 3.0x a `sha2` loop, SHA-NI x4 1.7x, x2 1.5x, x1 1.3x,
+/// AVX2 x8 1.0x).
 const PREFERENCE: &[Imp] = &[
     #[cfg(target_arch = "x86_64")]
     Imp::Avx512x16,
     #[cfg(target_arch = "x86_64")]
-    Imp::ShaNi2,
-    #[cfg(target_arch = "x86_64")]
     Imp::ShaNi4,
+    #[cfg(target_arch = "x86_64")]
+    Imp::ShaNi2,
     #[cfg(target_arch = "x86_64")]
     Imp::ShaNi1,
     #[cfg(target_arch = "x86_64")]
@@ -185,11 +194,14 @@ impl Kernel {
     }
 
     fn run<'a>(self, headers: impl Iterator<Item = &'a BlockHeader>, sink: impl FnMut(BlockHash)) {
-        // Short tails of the lane kernels: one at a time with SHA-NI (about
-        // 1/8 of a 16-lane group's time per header here), else padded.
+        // Tails of the lane kernels: one header with SHA-NI costs about 1/7 of
+        // a 16-lane AVX-512 group and 1/10 of an 8-lane AVX2 group here, so
+        // shorter tails go one at a time; without SHA-NI, tails of at least
+        // half a group are padded.
         #[cfg(target_arch = "x86_64")]
-        let (one, pad_from) =
-            if Imp::ShaNi1.supported() { (shani1 as OneFn, 8) } else { (sha2_one as OneFn, 1) };
+        let sha_ni = Imp::ShaNi1.supported();
+        #[cfg(target_arch = "x86_64")]
+        let one: OneFn = if sha_ni { shani1 } else { sha2_one };
         match self.0 {
             Imp::Sha2 => headers.map(|h| BlockHash(sha2_sha256d(h.bytes()))).for_each(sink),
             #[cfg(target_arch = "x86_64")]
@@ -199,9 +211,11 @@ impl Kernel {
             #[cfg(target_arch = "x86_64")]
             Imp::ShaNi4 => groups::<4>(headers, sink, shani4, shani1, 5),
             #[cfg(target_arch = "x86_64")]
-            Imp::Avx2x8 => groups::<8>(headers, sink, avx2_x8, one, pad_from.min(4)),
+            Imp::Avx2x8 => groups::<8>(headers, sink, avx2_x8, one, if sha_ni { 8 } else { 4 }),
             #[cfg(target_arch = "x86_64")]
-            Imp::Avx512x16 => groups::<16>(headers, sink, avx512_x16, one, pad_from),
+            Imp::Avx512x16 => {
+                groups::<16>(headers, sink, avx512_x16, one, if sha_ni { 7 } else { 8 })
+            }
         }
     }
 }
