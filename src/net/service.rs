@@ -145,4 +145,14 @@ pub trait Service {
 
     /// When the service next needs [`Service::tick`], if ever.
     fn next_wakeup(&self) -> Option<Time>;
+
+    /// The reactor is stopping (the service asked with [`Io::Stop`], or
+    /// Ctrl-C): every connection has been flushed as far as it would go
+    /// without blocking and reported [`Service::disconnected`]; this is the
+    /// last call. A service with state to save (a header store) saves it
+    /// here. Added after the first version of this trait, with a default
+    /// that does nothing, so existing services keep compiling.
+    fn shutdown(&mut self, now: Time) {
+        let _ = now;
+    }
 }
