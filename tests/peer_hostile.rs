@@ -463,3 +463,52 @@ fn a_peer_that_does_not_read_is_dropped_at_the_output_budget() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn many_peers_pushing_maximum_messages_stay_within_the_budget() {
+    // 50 peers each start a 4,000,000-byte message (the wire maximum) and
+    // push it in 64 KiB reads; the engine's input budget is 256 KiB.
+    let mut config = Config::new(Network::Main);
+    config.max_message = 256 * 1024;
+    let mut e = Engine::new(config, HeaderTree::new(Params::for_network(Network::Main)), None);
+    let now = START;
+    let mut msg = Vec::new();
+    write_message(&mut msg, MAGIC, &version(1, 70016, 9));
+    write_message(&mut msg, MAGIC, &Verack);
+    let handshake_len = msg.len();
+    let mut big = Vec::new();
+    write_message(&mut big, MAGIC, &bitwire::wire::msg::FeeFilter(0));
+    big.truncate(24);
+    big[4..16].copy_from_slice(b"block\0\0\0\0\0\0\0");
+    big[16..20].copy_from_slice(&4_000_000u32.to_le_bytes());
+    big.resize(24 + 4_000_000, 0xab);
+    msg.extend_from_slice(&big);
+    let budget = 50 * (2 * 256 * 1024 + 64 * 1024 + 4096);
+    let mut peak = 0;
+    for p in 1..=50 {
+        e.connected(PeerId(p), Sim::addr_of(1), Link::Inbound, now);
+    }
+    for chunk in msg[handshake_len..].chunks(64 * 1024).take(20) {
+        for p in 1..=50 {
+            if e.peer_count() == 0 {
+                break;
+            }
+            if chunk.as_ptr() == msg[handshake_len..].as_ptr() {
+                e.received(PeerId(p), &msg[..handshake_len], now);
+            }
+            e.received(PeerId(p), chunk, now);
+            peak = peak.max(e.buffered_bytes());
+        }
+    }
+    assert!(peak <= budget, "peak {peak} above {budget}");
+    let mut reasons = Vec::new();
+    while let Some(ev) = e.poll_event() {
+        if let Event::Disconnected { reason, .. } = ev {
+            reasons.push(reason);
+        }
+    }
+    assert_eq!(reasons.len(), 50);
+    assert!(reasons
+        .iter()
+        .all(|r| matches!(r, DisconnectReason::MessageTooLarge { max: 262_144, .. })));
+}

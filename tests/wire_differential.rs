@@ -9,8 +9,8 @@ use bitcoin::consensus::encode::deserialize_partial;
 use bitcoin::p2p::message::RawNetworkMessage;
 use bitwire::wire::msg::{self, Encode, Message};
 use bitwire::wire::{
-    parse_frame, write_message, AddrEntry, BlockHash, BlockHeader, Command, InvEntry, InvType,
-    NetAddr, ServiceFlags, Status,
+    parse_frame, write_message, AddrEntry, AddrV2Entry, BlockHash, BlockHeader, Command, InvEntry,
+    InvType, NetAddr, ServiceFlags, Status,
 };
 use bitwire::Magic;
 use proptest::prelude::*;
@@ -103,6 +103,22 @@ fn arb_netaddr() -> impl Strategy<Value = NetAddr> {
         .prop_map(|(s, ip, port)| NetAddr::new(ServiceFlags(s), ip, port))
 }
 
+/// BIP155 entries rust-bitcoin also accepts: IPv4, Tor v3, I2P, unknown ids.
+fn arb_addrv2() -> impl Strategy<Value = (u32, u64, u8, Vec<u8>, u16)> {
+    (
+        any::<u32>(),
+        any::<u64>(),
+        prop_oneof![
+            any::<[u8; 4]>().prop_map(|a| (1u8, a.to_vec())),
+            any::<[u8; 32]>().prop_map(|a| (4u8, a.to_vec())),
+            any::<[u8; 32]>().prop_map(|a| (5u8, a.to_vec())),
+            (7u8..=255, prop::collection::vec(any::<u8>(), 0..40)),
+        ],
+        any::<u16>(),
+    )
+        .prop_map(|(t, s, (n, a), p)| (t, s, n, a, p))
+}
+
 fn arb_header() -> impl Strategy<Value = BlockHeader> {
     any::<[u8; 80]>().prop_map(|b| BlockHeader::from_array(&b))
 }
@@ -119,6 +135,10 @@ enum Gen {
     Headers(Vec<BlockHeader>),
     Inv(Vec<(u32, BlockHash)>),
     Addr(Vec<(u32, NetAddr)>),
+    AddrV2(Vec<(u32, u64, u8, Vec<u8>, u16)>),
+    GetData(Vec<(u32, BlockHash)>),
+    NotFound(Vec<(u32, BlockHash)>),
+    GetBlocks(u32, Vec<BlockHash>, BlockHash),
     Empty(u8),
 }
 
@@ -145,6 +165,11 @@ fn arb_gen() -> impl Strategy<Value = Gen> {
         prop::collection::vec(arb_header(), 0..300).prop_map(Gen::Headers),
         prop::collection::vec((any::<u32>(), arb_hash()), 0..300).prop_map(Gen::Inv),
         prop::collection::vec((any::<u32>(), arb_netaddr()), 0..100).prop_map(Gen::Addr),
+        prop::collection::vec(arb_addrv2(), 0..50).prop_map(Gen::AddrV2),
+        prop::collection::vec((any::<u32>(), arb_hash()), 0..50).prop_map(Gen::GetData),
+        prop::collection::vec((any::<u32>(), arb_hash()), 0..50).prop_map(Gen::NotFound),
+        (any::<u32>(), prop::collection::vec(arb_hash(), 0..=101), arb_hash())
+            .prop_map(|(v, l, s)| Gen::GetBlocks(v, l, s)),
         (0u8..6).prop_map(Gen::Empty),
     ]
 }
@@ -186,6 +211,32 @@ fn encode(g: &Gen) -> Vec<u8> {
             let e: Vec<_> = e.iter().map(|(t, a)| AddrEntry::new(*t, *a)).collect();
             write_message(&mut out, Magic::MAIN, &msg::Addr(&e))
         }
+        Gen::AddrV2(e) => {
+            let e: Vec<_> = e
+                .iter()
+                .map(|(time, services, network, addr, port)| AddrV2Entry {
+                    time: *time,
+                    services: ServiceFlags(*services),
+                    network: *network,
+                    addr,
+                    port: *port,
+                })
+                .collect();
+            write_message(&mut out, Magic::MAIN, &msg::AddrV2(&e))
+        }
+        Gen::GetData(e) | Gen::NotFound(e) => {
+            let e: Vec<_> = e.iter().map(|(t, h)| InvEntry::new(InvType(*t), *h)).collect();
+            if matches!(g, Gen::GetData(_)) {
+                write_message(&mut out, Magic::MAIN, &msg::GetData(&e))
+            } else {
+                write_message(&mut out, Magic::MAIN, &msg::NotFound(&e))
+            }
+        }
+        Gen::GetBlocks(v, l, s) => write_message(
+            &mut out,
+            Magic::MAIN,
+            &msg::GetBlocks(msg::GetHeaders { version: *v, locator: l, stop_hash: *s }),
+        ),
         Gen::Empty(0) => write_message(&mut out, Magic::MAIN, &msg::Verack),
         Gen::Empty(1) => write_message(&mut out, Magic::MAIN, &msg::SendHeaders),
         Gen::Empty(2) => write_message(&mut out, Magic::MAIN, &msg::WtxidRelay),

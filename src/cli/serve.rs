@@ -118,7 +118,7 @@ fn parse(mut p: lexopt::Parser) -> Result<Option<Args>, String> {
 
 /// Splits raw bytes into headers: the length must be a non-zero multiple of 80.
 pub(super) fn headers_from_bytes(bytes: &[u8]) -> Result<Vec<BlockHeader>, String> {
-    if bytes.is_empty() || bytes.len() % HEADER_SIZE != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(HEADER_SIZE) {
         return Err(format!(
             "expected a non-zero multiple of {HEADER_SIZE} bytes of raw headers, found {} bytes",
             bytes.len()

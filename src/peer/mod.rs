@@ -74,6 +74,16 @@ pub const NODE_NETWORK_LIMITED: u64 = 1 << 10;
 /// A full `headers` reply is about 162 KB; this allows several.
 pub const DEFAULT_MAX_OUTPUT: usize = 1 << 20;
 
+/// The largest message accepted by default: an `inv` of Core's maximum
+/// 50,000 entries (src/net_processing.cpp `MAX_INV_SZ`, 1,800,003 bytes of
+/// payload) fits; `headers` needs 162,003. Larger messages (blocks) are
+/// never requested by a header-only node, and the wire limit of 4,000,000
+/// per peer would let 10,000 peers pin 40 GB.
+pub const DEFAULT_MAX_MESSAGE: usize = 2 * 1024 * 1024;
+
+/// Received bytes are fed to the deframer at most this many at a time.
+const READ_PIECE: usize = 64 * 1024;
+
 /// An idle peer keeps at most this much spare output capacity; more is
 /// released on [`Peer::tick`] (issue 6: little memory per idle peer).
 pub const IDLE_OUTPUT_CAPACITY: usize = 4 * 1024;
@@ -106,6 +116,9 @@ pub struct Local {
     pub ping_timeout: Duration,
     /// Per-peer output budget in bytes.
     pub max_output: usize,
+    /// Largest message accepted from a peer, in bytes (envelope included):
+    /// bounds the input buffer per peer.
+    pub max_message: usize,
 }
 
 impl Local {
@@ -123,6 +136,7 @@ impl Local {
             ping_interval: PING_INTERVAL,
             ping_timeout: PING_TIMEOUT,
             max_output: DEFAULT_MAX_OUTPUT,
+            max_message: DEFAULT_MAX_MESSAGE,
         }
     }
 }
@@ -305,8 +319,8 @@ impl Conn {
 
 /// One connection's protocol state.
 ///
-/// Invariant: the deframer holds at most one message in progress (bounded by
-/// the wire layer's maximum message size) and the output at most
+/// Invariant: between calls the deframer holds at most one message in
+/// progress, of at most [`Local::max_message`] bytes, and the output at most
 /// [`Local::max_output`] bytes.
 pub struct Peer {
     deframer: Deframer,
@@ -390,7 +404,9 @@ impl Peer {
         now: Time,
     ) -> Result<(), DisconnectReason> {
         loop {
-            let taken = self.deframer.push(bytes);
+            // In pieces, so the input budget below is checked at least every
+            // READ_PIECE bytes however large the caller's chunk.
+            let taken = self.deframer.push(&bytes[..bytes.len().min(READ_PIECE)]);
             bytes = &bytes[taken..];
             let mut frames = 0usize;
             while let Some(frame) = self.deframer.next_frame() {
@@ -406,6 +422,14 @@ impl Peer {
                     Err(e) => return Err(DisconnectReason::Wire(e)),
                 }
                 self.conn.check_overflow()?;
+            }
+            // Whatever stays buffered is one message in progress.
+            let buffered = self.deframer.buffered();
+            if buffered > local.max_message {
+                return Err(DisconnectReason::MessageTooLarge {
+                    max: local.max_message,
+                    found: buffered,
+                });
             }
             if bytes.is_empty() {
                 return Ok(());

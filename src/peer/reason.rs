@@ -107,6 +107,14 @@ pub enum DisconnectReason {
         /// How long we waited.
         waited: Duration,
     },
+    /// A message larger than the per-peer input budget (the connection would
+    /// pin that much memory while it arrives).
+    MessageTooLarge {
+        /// The budget in bytes.
+        max: usize,
+        /// Bytes of the message buffered when it was refused.
+        found: usize,
+    },
     /// The peer does not read what we send: more output is queued for it than
     /// the per-peer budget allows.
     OutputOverflow {
@@ -159,6 +167,7 @@ impl DisconnectReason {
             DisconnectReason::TooManyUnconnecting { .. } => "too-many-unconnecting",
             DisconnectReason::InvalidHeader { .. } => "invalid-header",
             DisconnectReason::Stalled { .. } => "stalled",
+            DisconnectReason::MessageTooLarge { .. } => "message-too-large",
             DisconnectReason::OutputOverflow { .. } => "output-overflow",
             DisconnectReason::PresyncTooLong { .. } => "presync-too-long",
             DisconnectReason::RedownloadMismatch { .. } => "redownload-mismatch",
@@ -230,6 +239,10 @@ impl fmt::Display for DisconnectReason {
             DisconnectReason::Stalled { waited } => {
                 write!(f, "headers request stalled for {} ms", waited.as_millis())
             }
+            DisconnectReason::MessageTooLarge { max, found } => write!(
+                f,
+                "message larger than the input budget: expected at most {max} bytes, found {found} buffered"
+            ),
             DisconnectReason::OutputOverflow { limit, found } => write!(
                 f,
                 "peer does not read its output: budget {limit} bytes, found {found} queued"

@@ -75,6 +75,11 @@ pub struct Config {
     /// Per-peer output budget in bytes: a peer that leaves more unread is
     /// dropped.
     pub max_output_per_peer: usize,
+    /// Per-peer input budget: the largest message accepted, in bytes. With
+    /// `max_output_per_peer` and `max_peers` this bounds the engine's buffer
+    /// memory: at most `max_peers` x (2 x `max_message` + `max_output_per_peer`)
+    /// (the input buffer doubles as it grows).
+    pub max_message: usize,
     /// Events kept before the oldest are dropped.
     pub max_events: usize,
     /// Headers of a chain with less total work than this are not stored
@@ -110,6 +115,7 @@ impl Config {
             reconnect_delay: DEFAULT_RECONNECT_DELAY,
             max_connect_attempts: DEFAULT_MAX_CONNECT_ATTEMPTS,
             max_output_per_peer: peer::DEFAULT_MAX_OUTPUT,
+            max_message: peer::DEFAULT_MAX_MESSAGE,
             max_events: DEFAULT_MAX_EVENTS,
             min_chain_work: None,
             max_presync_headers: DEFAULT_MAX_PRESYNC_HEADERS,
@@ -125,6 +131,7 @@ impl Config {
         local.ping_interval = self.ping_interval;
         local.ping_timeout = self.ping_timeout;
         local.max_output = self.max_output_per_peer;
+        local.max_message = self.max_message;
         local
     }
 }

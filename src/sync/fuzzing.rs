@@ -204,7 +204,10 @@ fn template(input: &mut Bytes<'_>, chain: &[BlockHeader], magic: crate::Magic, o
     }
     match kind % 14 {
         0 | 1 => {
-            let proto = if kind % 14 == 0 { 70016 } else { 31_000 + i32::from(kind) * 300 };
+            let proto = match kind % 14 {
+                0 => 70016,
+                _ => 31_000 + i32::from(kind) * 300,
+            };
             let services = u64::from(input.u8().unwrap_or(9));
             put(
                 out,

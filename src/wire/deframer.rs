@@ -141,20 +141,17 @@ impl Deframer {
         self.end = (self.end + n).min(self.buf.len());
     }
 
-    /// Copies as much of `bytes` as fits; returns how many were taken.
+    /// Copies as much of `bytes` as fits in the free space of
+    /// [`Deframer::read_buf`] and returns how many were taken. Call
+    /// [`Deframer::next_frame`] until `None`, then push the rest: the buffer
+    /// only grows when a message needs it, never to hold a whole chunk of
+    /// garbage.
     pub fn push(&mut self, bytes: &[u8]) -> usize {
-        let mut taken = 0;
-        while taken < bytes.len() {
-            let space = self.read_buf();
-            if space.is_empty() {
-                break;
-            }
-            let n = space.len().min(bytes.len() - taken);
-            space[..n].copy_from_slice(&bytes[taken..taken + n]);
-            self.filled(n);
-            taken += n;
-        }
-        taken
+        let space = self.read_buf();
+        let n = space.len().min(bytes.len());
+        space[..n].copy_from_slice(&bytes[..n]);
+        self.filled(n);
+        n
     }
 
     fn discard(&mut self, n: usize) {

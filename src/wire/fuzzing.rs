@@ -187,6 +187,10 @@ pub fn check_deframer(data: &[u8]) {
     let whole = deframe(stream, &[0]);
     let split = deframe(stream, &sizes);
     assert_eq!(whole, split, "chunking changed the deframer's output");
-    let bytewise = deframe(stream, &[1]);
-    assert_eq!(whole, bytewise, "byte-at-a-time changed the deframer's output");
+    // Byte at a time is the harshest split; kept to small streams so the
+    // fuzzer stays fast.
+    if stream.len() <= 16 * 1024 {
+        let bytewise = deframe(stream, &[1]);
+        assert_eq!(whole, bytewise, "byte-at-a-time changed the deframer's output");
+    }
 }
