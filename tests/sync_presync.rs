@@ -129,16 +129,21 @@ fn endless_low_work_chain_is_cut_off_and_honest_chain_syncs() {
     let mut config = Config::new(Network::Regtest);
     config.connect = vec![Sim::addr_of(a), Sim::addr_of(h)];
     config.serve = false;
-    config.stop_when_synced = true;
     config.min_chain_work = Some(min);
     config.max_presync_headers = 6_000;
     let c = sim.add_engine(Engine::new(config, tree, None));
     let mut max_tree = 0;
+    let mut synced_before_cut_off = false;
+    let cut_off = DisconnectReason::PresyncTooLong { max: 6_000 };
     let done = sim.run_until(Duration::from_secs(120), |sim| {
         max_tree = max_tree.max(sim.engine(c).tree().len());
-        sim.engine(c).is_done()
+        let cut = sim.disconnects(c).contains(&cut_off);
+        synced_before_cut_off |= !cut && sim.engine(c).is_synced();
+        sim.engine(c).is_synced() && cut
     });
     assert!(done);
+    // The attacker's presync runs beside the honest sync, not before it.
+    assert!(synced_before_cut_off);
     assert_eq!(sim.engine(c).height(), 12_000);
     assert_eq!(sim.engine(c).tip(), honest[12_000].block_hash());
     // Nothing of the cheap chain was ever stored.

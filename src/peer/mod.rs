@@ -274,15 +274,17 @@ impl Conn {
             return;
         }
         let before = self.out.len();
+        // Checked before writing, so the buffer never grows past the budget
+        // (its capacity stays within twice it, Vec's doubling).
+        let after = before + crate::wire::ENVELOPE_SIZE + msg.payload_len();
+        if after > self.max_output {
+            self.overflow = Some(after);
+            return;
+        }
         if before == 0 {
             self.needs_write = true;
         }
         crate::wire::write_message(&mut self.out, self.magic, msg);
-        if self.out.len() > self.max_output {
-            let found = self.out.len();
-            self.out.truncate(before);
-            self.overflow = Some(found);
-        }
     }
 
     /// True (once) when output appeared since the last call: the reactor
@@ -347,7 +349,9 @@ impl Peer {
         now: Time,
     ) -> Peer {
         let mut peer = Peer {
-            deframer: Deframer::new(local.magic),
+            // One byte over the budget: a message that does not fit fills
+            // the buffer, and `receive` sees it over the budget.
+            deframer: Deframer::with_max_buffer(local.magic, local.max_message.saturating_add(1)),
             conn: Conn {
                 id,
                 addr,
@@ -591,11 +595,14 @@ impl Peer {
             conn.out = Vec::new();
         }
         Self::maybe_ping(conn, local, now);
-        if self.deframer.buffered() == 0 && self.deframer.capacity() > IDLE_INPUT_CAPACITY {
+        if self.deframer.buffered() <= IDLE_INPUT_CAPACITY
+            && self.deframer.capacity() > IDLE_INPUT_CAPACITY
+        {
             // The deframer keeps the buffer of the largest message seen (up
-            // to 4 MB); an idle peer gives it back. Safe between messages: no
-            // partial frame is buffered.
-            self.deframer = Deframer::new(local.magic);
+            // to `max_message`); a quiet peer gives it back. `shrink` keeps
+            // the stream as it is (a partial frame, a message being skipped),
+            // so this is safe at any point.
+            self.deframer.shrink(IDLE_INPUT_CAPACITY);
         }
         Ok(())
     }

@@ -146,6 +146,27 @@ pub enum DisconnectReason {
         /// The configured limit.
         max: usize,
     },
+    /// A list message (`inv`, `getdata`, `addr`, `addrv2`, `getblocks`)
+    /// declared more entries than the protocol allows (Core: Misbehaving,
+    /// "inv message size = %u", "addr message size = %u").
+    TooManyEntries {
+        /// The message's command.
+        command: Command,
+        /// The protocol limit.
+        max: usize,
+        /// The count the message declared.
+        found: u64,
+    },
+    /// All peers' buffers together passed the engine's overall memory
+    /// budget and this peer held the most.
+    MemoryBudget {
+        /// The overall budget in bytes.
+        budget: usize,
+        /// All peers' buffers together when this peer was dropped.
+        total: usize,
+        /// This peer's buffers.
+        held: usize,
+    },
 }
 
 impl DisconnectReason {
@@ -173,6 +194,8 @@ impl DisconnectReason {
             DisconnectReason::RedownloadMismatch { .. } => "redownload-mismatch",
             DisconnectReason::BufferFull { .. } => "buffer-full",
             DisconnectReason::TooManyPeers { .. } => "too-many-peers",
+            DisconnectReason::TooManyEntries { .. } => "too-many-entries",
+            DisconnectReason::MemoryBudget { .. } => "memory-budget",
         }
     }
 
@@ -186,6 +209,7 @@ impl DisconnectReason {
                 | DisconnectReason::NegotiationAfterVerack { .. }
                 | DisconnectReason::TooManyHeaders { .. }
                 | DisconnectReason::LocatorTooLarge { .. }
+                | DisconnectReason::TooManyEntries { .. }
                 | DisconnectReason::NonContinuousHeaders { .. }
                 | DisconnectReason::TooManyUnconnecting { .. }
                 | DisconnectReason::InvalidHeader { .. }
@@ -259,6 +283,13 @@ impl fmt::Display for DisconnectReason {
             DisconnectReason::TooManyPeers { max } => {
                 write!(f, "too many peers: limit {max}")
             }
+            DisconnectReason::TooManyEntries { command, max, found } => {
+                write!(f, "{command} message size: expected at most {max}, found {found}")
+            }
+            DisconnectReason::MemoryBudget { budget, total, held } => write!(
+                f,
+                "buffers over the overall budget: expected at most {budget} bytes, found {total} (this peer {held})"
+            ),
         }
     }
 }

@@ -36,6 +36,13 @@ pub const DEFAULT_MAX_EVENTS: usize = 4096;
 /// several times that only at a fraction of the difficulty.
 pub const DEFAULT_MAX_PRESYNC_HEADERS: u64 = 6_000_000;
 
+/// The most heap all peers' buffers may hold together, by default: 512 MiB.
+/// Each peer is bounded on its own ([`Config::peer_budget`], about 4 MiB at
+/// the defaults); this bounds the sum however many peers push large
+/// messages at once. Core has no such total (its per-peer
+/// `-maxreceivebuffer` is 5 MB, src/net.h `DEFAULT_MAXRECEIVEBUFFER`).
+pub const DEFAULT_MAX_BUFFERED_TOTAL: usize = 512 * 1024 * 1024;
+
 /// What the engine does and how.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -75,11 +82,21 @@ pub struct Config {
     /// Per-peer output budget in bytes: a peer that leaves more unread is
     /// dropped.
     pub max_output_per_peer: usize,
-    /// Per-peer input budget: the largest message accepted, in bytes. With
-    /// `max_output_per_peer` and `max_peers` this bounds the engine's buffer
-    /// memory: at most `max_peers` x (2 x `max_message` + `max_output_per_peer`)
-    /// (the input buffer doubles as it grows).
+    /// Per-peer input budget: the largest message accepted, in bytes
+    /// (envelope included). The input buffer never grows past it by more
+    /// than one byte; a peer whose message needs more is dropped
+    /// ([`DisconnectReason::MessageTooLarge`](crate::peer::DisconnectReason::MessageTooLarge)).
+    /// See [`Config::peer_budget`] for the whole per-peer bound.
     pub max_message: usize,
+    /// Overall budget: the most heap bytes all peers' buffers (input and
+    /// output, [`Engine::buffered_bytes`](crate::sync::Engine::buffered_bytes))
+    /// may hold together. When a peer's bytes take the total past it, the
+    /// peer holding the most is dropped
+    /// ([`DisconnectReason::MemoryBudget`](crate::peer::DisconnectReason::MemoryBudget)),
+    /// then the next, until the total fits again. The total can pass the
+    /// budget by at most what one call of the reactor adds (one read, at most
+    /// [`Config::peer_budget`]) before that happens.
+    pub max_buffered_total: usize,
     /// Events kept before the oldest are dropped.
     pub max_events: usize,
     /// Headers of a chain with less total work than this are not stored
@@ -116,10 +133,22 @@ impl Config {
             max_connect_attempts: DEFAULT_MAX_CONNECT_ATTEMPTS,
             max_output_per_peer: peer::DEFAULT_MAX_OUTPUT,
             max_message: peer::DEFAULT_MAX_MESSAGE,
+            max_buffered_total: DEFAULT_MAX_BUFFERED_TOTAL,
             max_events: DEFAULT_MAX_EVENTS,
             min_chain_work: None,
             max_presync_headers: DEFAULT_MAX_PRESYNC_HEADERS,
         }
+    }
+
+    /// The most heap one peer's buffers can hold: its input buffer (at most
+    /// `max_message + 1` bytes) and its output buffer (at most
+    /// `max_output_per_peer` bytes queued, in an allocation at most twice
+    /// that). Presync adds 8 bytes per 2,000 headers on top (see
+    /// [`Config::max_presync_headers`]).
+    pub fn peer_budget(&self) -> usize {
+        self.max_message
+            .saturating_add(1)
+            .saturating_add(self.max_output_per_peer.saturating_mul(2))
     }
 
     /// The per-peer settings every [`Peer`](crate::peer::Peer) of the engine shares.

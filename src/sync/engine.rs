@@ -4,7 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use crate::chain::store::HeaderStore;
-use crate::chain::{HeaderRejection, HeaderTree};
+use crate::chain::{HeaderError, HeaderRejection, HeaderTree};
 use crate::net::{Closed, Io, Link, PeerId, Service, Time};
 use crate::peer::{self, Conn, DisconnectReason, Handler, HandshakeState, Local, Peer, Remote};
 use crate::pow::hash_headers;
@@ -61,6 +61,8 @@ pub(super) struct PeerSync {
 struct Slot {
     peer: Peer,
     sync: PeerSync,
+    /// This peer's share of [`Engine::buffered_total`] as last counted.
+    accounted: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +108,9 @@ pub(super) struct Core {
     pub(super) hashes: Vec<BlockHash>,
     /// Scratch for headers on their way to the store, reused.
     persist_buf: Vec<BlockHeader>,
+    /// Peers other than the one being handled that were sent something
+    /// (their buffers changed): recounted against the memory budget.
+    touched: Vec<PeerId>,
 }
 
 /// The header-sync and header-serving engine. See the [module docs](super).
@@ -127,6 +132,9 @@ pub struct Engine {
     peers: HashMap<PeerId, Slot>,
     local: Local,
     core: Core,
+    /// Sum of every slot's `accounted`: the peers' buffers, kept up to date
+    /// after each call so the overall budget costs O(1) per call.
+    buffered_total: usize,
 }
 
 impl core::fmt::Debug for Engine {
@@ -167,10 +175,11 @@ impl Engine {
             batch: Vec::new(),
             hashes: Vec::new(),
             persist_buf: Vec::new(),
+            touched: Vec::new(),
             config,
         };
         core.dial(Time(0));
-        Engine { peers: HashMap::new(), local, core }
+        Engine { peers: HashMap::new(), local, core, buffered_total: 0 }
     }
 
     /// The next event, oldest first.
@@ -259,9 +268,63 @@ impl Engine {
             .collect()
     }
 
-    /// Heap bytes held in per-peer buffers, all peers together.
+    /// Heap bytes held in per-peer buffers, all peers together (counted
+    /// afresh; what [`Config::max_buffered_total`] bounds).
     pub fn buffered_bytes(&self) -> usize {
         self.peers.values().map(|s| s.peer.buffered_bytes()).sum()
+    }
+
+    /// Heap bytes held in one peer's buffers (input and output), or `None`
+    /// for an unknown peer. Bounded by [`Config::peer_budget`].
+    pub fn peer_buffered_bytes(&self, id: PeerId) -> Option<usize> {
+        self.peers.get(&id).map(|s| s.peer.buffered_bytes())
+    }
+
+    /// Brings one peer's share of the running total up to date.
+    fn account(&mut self, id: PeerId) {
+        if let Some(slot) = self.peers.get_mut(&id) {
+            let held = slot.peer.buffered_bytes();
+            self.buffered_total = self.buffered_total - slot.accounted + held;
+            slot.accounted = held;
+        }
+    }
+
+    /// Recounts the peers sent to while another was handled.
+    fn account_touched(&mut self) {
+        let mut touched = core::mem::take(&mut self.core.touched);
+        for id in touched.drain(..) {
+            self.account(id);
+        }
+        self.core.touched = touched;
+    }
+
+    /// Recounts every peer (after calls that touch them all).
+    fn account_all(&mut self) {
+        self.core.touched.clear();
+        let mut total = 0;
+        for slot in self.peers.values_mut() {
+            slot.accounted = slot.peer.buffered_bytes();
+            total += slot.accounted;
+        }
+        self.buffered_total = total;
+    }
+
+    /// Drops the peers holding the most until the total fits the overall
+    /// budget again ([`Config::max_buffered_total`]).
+    fn enforce_budget(&mut self, now: Time) {
+        let budget = self.core.config.max_buffered_total;
+        while self.buffered_total > budget {
+            while self.buffered_total > budget {
+                let Some((&id, slot)) = self.peers.iter().max_by_key(|(&id, s)| (s.accounted, id))
+                else {
+                    return;
+                };
+                let (total, held) = (self.buffered_total, slot.accounted);
+                self.drop_peer(id, DisconnectReason::MemoryBudget { budget, total, held }, now);
+            }
+            // The dropped peer may have held the request in flight.
+            self.after_peer_change(now);
+        }
     }
 
     /// Adds headers from a local source (a file being served, a miner, a
@@ -317,6 +380,8 @@ impl Engine {
             }
             core.tip_event(None, added);
         }
+        self.account_all();
+        self.enforce_budget(now);
         result.map(|acc| acc.new)
     }
 
@@ -325,6 +390,7 @@ impl Engine {
     /// then only bookkeeping).
     fn drop_peer(&mut self, id: PeerId, reason: DisconnectReason, now: Time) {
         if let Some(slot) = self.peers.remove(&id) {
+            self.buffered_total -= slot.accounted;
             self.core.forget(id, &slot, reason, now);
             self.core.io.push_back(Io::Disconnect(id));
         }
@@ -332,6 +398,7 @@ impl Engine {
 
     fn after_peer_change(&mut self, now: Time) {
         self.core.schedule(&mut self.peers, now);
+        self.account_touched();
     }
 }
 
@@ -450,6 +517,7 @@ impl Core {
             locator: &self.locator,
             stop_hash: stop,
         });
+        self.touched.push(conn.id());
         sync.in_flight = Some(now);
         self.requests += 1;
         sync.last_asked = self.requests;
@@ -464,12 +532,25 @@ impl Core {
         if !self.config.sync || self.synced {
             return;
         }
-        if peers.values().any(|s| s.sync.in_flight.is_some()) {
+        // A request to a peer in presync follows that peer's own chain and
+        // does not move our tip: it must not hold up the sync from the
+        // others (an attacker streaming a cheap chain would otherwise keep
+        // the one request slot to itself until its presync budget ran out).
+        if peers.values().any(|s| s.sync.in_flight.is_some() && s.sync.presync.is_none()) {
             return;
         }
         if let Some(id) = next_to_ask(peers) {
             let slot = peers.get_mut(&id).expect("candidate is a live peer");
             self.request_headers(slot.peer.conn_mut(), &mut slot.sync, BlockHash::ZERO, now);
+            return;
+        }
+        // A peer still presyncing may yet show a chain with enough work; while
+        // ours has less than the minimum, wait for it. With enough work of
+        // our own, a presyncing peer is like one that will announce later
+        // (an attacker streaming a cheap chain cannot hold up the end).
+        let presyncing = peers.values().any(|s| s.sync.in_flight.is_some());
+        let enough = self.config.min_chain_work.is_none_or(|m| self.tree.tip().chainwork >= m);
+        if presyncing && !enough {
             return;
         }
         // Nobody left to ask: every ready outbound peer told us it has
@@ -616,6 +697,17 @@ impl Core {
                 .tree
                 .height_of(&self.batch[rej.index].prev_hash())
                 .map_or(before.saturating_add(1), |h| h.saturating_add(1));
+            if let HeaderError::TimeTooNew { .. } = rej.error {
+                // Core does not punish a header from the future
+                // (`MaybePunishNodeForBlock`, BLOCK_TIME_FUTURE: it may be
+                // valid later): the rest of the message is dropped, the peer
+                // stays, and it has nothing more for us now.
+                self.event(Event::HeadersRejected { peer: conn.id(), height, error: rej.error });
+                if solicited {
+                    sync.exhausted = true;
+                }
+                return Ok(());
+            }
             return Err(DisconnectReason::InvalidHeader { height, error: rej.error });
         }
         if added > 0 || solicited {
@@ -790,6 +882,17 @@ impl Handler for Ctx<'_> {
             (Command::HEADERS | Command::GETHEADERS, error) => {
                 Err(DisconnectReason::Payload { command, error })
             }
+            // Core: Misbehaving for an oversized inv, getdata, addr or
+            // addrv2 ("inv message size = %u"), and a disconnect for a
+            // getblocks locator over MAX_LOCATOR_SZ.
+            (
+                Command::INV
+                | Command::GETDATA
+                | Command::ADDR
+                | Command::ADDRV2
+                | Command::GETBLOCKS,
+                PayloadError::TooMany { count, max, .. },
+            ) => Err(DisconnectReason::TooManyEntries { command, max, found: count }),
             (command, error) => {
                 self.core.event(Event::MessageDropped { peer: conn.id(), command, error });
                 Ok(())
@@ -816,7 +919,7 @@ impl Service for Engine {
         let nonce = core.next_nonce();
         let peer =
             Peer::new(id, addr, link, &self.local, nonce, core.tree.tip().height as i32, now);
-        let slot = Slot { peer, sync: PeerSync::default() };
+        let slot = Slot { peer, sync: PeerSync::default(), accounted: 0 };
         let full = self.peers.len() >= core.config.max_peers;
         if link == Link::Outbound {
             core.own_nonces.insert(nonce, addr);
@@ -832,19 +935,24 @@ impl Service for Engine {
                 self.core.io.push_back(Io::Write(id));
             }
         }
+        self.account(id);
+        self.enforce_budget(now);
     }
 
     fn connect_failed(&mut self, addr: SocketAddr, error: std::io::ErrorKind, now: Time) {
         self.core.event(Event::ConnectFailed { addr, error });
         self.core.target_closed(addr, None, false, now);
         self.after_peer_change(now);
+        self.enforce_budget(now);
     }
 
     fn disconnected(&mut self, id: PeerId, why: Closed, now: Time) {
         if let Some(slot) = self.peers.remove(&id) {
+            self.buffered_total -= slot.accounted;
             self.core.forget(id, &slot, DisconnectReason::Closed(why), now);
         }
         self.after_peer_change(now);
+        self.enforce_budget(now);
     }
 
     fn received(&mut self, id: PeerId, bytes: &[u8], now: Time) {
@@ -861,11 +969,15 @@ impl Service for Engine {
                 self.peers.insert(id, slot);
             }
             Err(reason) => {
+                self.buffered_total -= slot.accounted;
                 self.core.forget(id, &slot, reason, now);
                 self.core.io.push_back(Io::Disconnect(id));
             }
         }
         self.after_peer_change(now);
+        self.account(id);
+        self.account_touched();
+        self.enforce_budget(now);
     }
 
     fn pending_output(&self, id: PeerId) -> &[u8] {
@@ -876,6 +988,7 @@ impl Service for Engine {
         if let Some(slot) = self.peers.get_mut(&id) {
             slot.peer.written(n);
         }
+        self.account(id);
     }
 
     fn tick(&mut self, now: Time) {
@@ -902,6 +1015,8 @@ impl Service for Engine {
         }
         self.core.dial(now);
         self.after_peer_change(now);
+        self.account_all();
+        self.enforce_budget(now);
     }
 
     fn next_io(&mut self) -> Option<Io> {

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use crate::chain::HeaderError;
 use crate::net::{Link, PeerId};
 use crate::peer::{DisconnectReason, Remote};
 use crate::wire::{BlockHash, Command, PayloadError, WireError};
@@ -53,6 +54,18 @@ pub enum Event {
         height: u32,
         /// Best tip after them.
         tip: BlockHash,
+    },
+    /// Headers from a peer were rejected without dropping the peer: a header
+    /// more than two hours in the future (`time-too-new`), which Core does
+    /// not punish because it may become valid later. The headers before it
+    /// in the message were kept, the rest dropped.
+    HeadersRejected {
+        /// Who sent them.
+        peer: PeerId,
+        /// Height of the rejected header.
+        height: u32,
+        /// The rule it broke.
+        error: HeaderError,
     },
     /// Our initial sync finished: every outbound peer has told us it has
     /// nothing beyond our tip.

@@ -9,8 +9,9 @@
 //! invariants are checked:
 //!
 //! - no panic, and every instruction names a live connection;
-//! - every peer's pending output stays within the configured budget, and
-//!   its buffers within one maximal message plus that budget;
+//! - every peer's pending output stays within the configured budget, its
+//!   buffers within [`Config::peer_budget`], and all buffers together within
+//!   [`Config::max_buffered_total`];
 //! - the best height never goes down, and the tip is in the tree;
 //! - the event queue never holds more than [`Config::max_events`].
 
@@ -25,7 +26,7 @@ use crate::wire::msg::{
     Version, WtxidRelay,
 };
 use crate::wire::{
-    write_message, BlockHash, BlockHeader, InvEntry, InvType, NetAddr, ServiceFlags, MAX_BUFFER,
+    write_message, BlockHash, BlockHeader, InvEntry, InvType, NetAddr, ServiceFlags,
 };
 use crate::Network;
 
@@ -35,6 +36,8 @@ const MAX_OUTPUT: usize = 600_000;
 const MAX_LIVE: usize = 8;
 /// Event queue bound under fuzzing.
 const MAX_EVENTS: usize = 64;
+/// Overall buffer budget under fuzzing (small, so it is reached).
+const MAX_TOTAL: usize = 1_500_000;
 
 struct Bytes<'a>(&'a [u8]);
 
@@ -77,6 +80,7 @@ pub fn engine(chain: &[BlockHeader], tree_len: usize) -> Engine {
     config.connect = vec![addr(9001), addr(9002)];
     config.max_output_per_peer = MAX_OUTPUT;
     config.max_events = MAX_EVENTS;
+    config.max_buffered_total = MAX_TOTAL;
     config.nonce_seed = 7;
     Engine::new(config, tree, None)
 }
@@ -187,8 +191,14 @@ fn check(e: &Engine, live: &[PeerId], height: &mut u32) {
     for &p in live {
         assert!(e.pending_output(p).len() <= MAX_OUTPUT, "output budget broken");
     }
-    let per_peer = MAX_BUFFER + 2 * MAX_OUTPUT + 64 * 1024;
-    assert!(e.buffered_bytes() <= live.len() * per_peer, "buffers grew past one message");
+    let per_peer = e.config().peer_budget();
+    for &p in live {
+        let held = e.peer_buffered_bytes(p).expect("a live peer");
+        assert!(held <= per_peer, "{p} holds {held}, over the per-peer budget {per_peer}");
+    }
+    // The running total the engine keeps is exact: after every call the
+    // buffers fit the overall budget.
+    assert!(e.buffered_bytes() <= MAX_TOTAL, "buffers past the overall budget");
     assert!(e.height() >= *height, "best height went down");
     *height = e.height();
     assert!(e.tree().contains(&e.tip()));

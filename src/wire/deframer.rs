@@ -2,10 +2,13 @@
 //!
 //! The deframer owns one buffer, grown by doubling only as bytes actually
 //! arrive (a declared length is never reserved up front) and never beyond
-//! [`MAX_BUFFER`]: one maximal message. A reactor reads straight into
+//! its limit: [`MAX_BUFFER`] (one maximal message) by default, less with
+//! [`Deframer::with_max_buffer`]. A reactor reads straight into
 //! [`Deframer::read_buf`] and reports [`Deframer::filled`]; tests and the CLI
 //! use [`Deframer::push`]. Once the buffer has grown to the largest message
-//! seen, deframing allocates nothing.
+//! seen, deframing allocates nothing; [`Deframer::shrink`] gives the memory
+//! back when the stream goes quiet, at any point of the stream (a message
+//! being skipped or a resync in progress carries on where it was).
 //!
 //! Frames and errors come out of [`Deframer::next_frame`] in stream order,
 //! the same whatever the chunk boundaries. An error consumes nothing when it
@@ -46,6 +49,8 @@ pub struct Deframer {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// The buffer never grows beyond this many bytes.
+    limit: usize,
     recovery: Recovery,
     /// Resync found no magic yet: keep discarding.
     searching: bool,
@@ -56,11 +61,22 @@ pub struct Deframer {
 impl Deframer {
     /// A deframer for one network's magic. Allocates nothing until bytes arrive.
     pub fn new(magic: Magic) -> Deframer {
+        Deframer::with_max_buffer(magic, MAX_BUFFER)
+    }
+
+    /// A deframer whose buffer never grows beyond `limit` bytes (clamped to
+    /// `ENVELOPE_SIZE..=MAX_BUFFER`). A frame longer than that can never
+    /// complete: the buffer fills, [`Deframer::read_buf`] comes back empty
+    /// and [`Deframer::buffered`] equals the limit, which is the caller's cue
+    /// to give up on the stream (the peer layer drops such a peer for a
+    /// message over its input budget). Allocates nothing until bytes arrive.
+    pub fn with_max_buffer(magic: Magic, limit: usize) -> Deframer {
         Deframer {
             magic,
             buf: Vec::new(),
             start: 0,
             end: 0,
+            limit: limit.clamp(ENVELOPE_SIZE, MAX_BUFFER),
             recovery: Recovery::None,
             searching: false,
             consumed: 0,
@@ -87,6 +103,34 @@ impl Deframer {
     /// The size of the buffer currently allocated.
     pub fn capacity(&self) -> usize {
         self.buf.len()
+    }
+
+    /// The most the buffer may grow to (see [`Deframer::with_max_buffer`]).
+    pub fn max_buffer(&self) -> usize {
+        self.limit
+    }
+
+    /// Releases buffer memory beyond `keep` bytes (or beyond what is
+    /// buffered, if that is more): the unconsumed bytes move to the front and
+    /// the allocation shrinks. Nothing about the stream changes: offsets,
+    /// frames still to come, and error recovery in progress (the rest of a
+    /// bad-checksum message still being skipped, a search for the next
+    /// magic) go on exactly as without the call. `shrink(0)` on an empty
+    /// deframer frees the buffer entirely.
+    ///
+    /// The buffer keeps the size of the largest message seen (up to 4 MB);
+    /// call this when the peer goes quiet.
+    pub fn shrink(&mut self, keep: usize) {
+        let n = self.buffered();
+        let size = keep.max(n);
+        if self.buf.len() <= size {
+            return;
+        }
+        self.buf.copy_within(self.start..self.end, 0);
+        self.start = 0;
+        self.end = n;
+        self.buf.truncate(size);
+        self.buf.shrink_to_fit();
     }
 
     /// Whether the stream could end here cleanly: no partial frame is
@@ -127,8 +171,8 @@ impl Deframer {
                 self.end -= self.start;
                 self.start = 0;
             }
-            if self.end == self.buf.len() && self.buf.len() < MAX_BUFFER {
-                let grown = (self.buf.len() * 2).clamp(INITIAL_BUFFER, MAX_BUFFER);
+            if self.end == self.buf.len() && self.buf.len() < self.limit {
+                let grown = (self.buf.len() * 2).max(INITIAL_BUFFER).min(self.limit);
                 self.buf.resize(grown, 0);
             }
         }
@@ -255,6 +299,93 @@ mod tests {
         assert_eq!(d.consumed(), stream.len() as u64);
         assert!(d.next_frame().is_none());
         assert_eq!(d.finish(), None);
+    }
+
+    fn ping(nonce: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        crate::wire::write_message(&mut out, Magic::MAIN, &crate::wire::msg::Ping(nonce));
+        out
+    }
+
+    #[test]
+    fn shrink_releases_memory_and_keeps_the_stream() {
+        let mut d = Deframer::new(Magic::MAIN);
+        // A large valid message grows the buffer.
+        let mut stream = Vec::new();
+        let zero = crate::wire::BlockHeader::from_array(&[0; 80]);
+        crate::wire::write_message(
+            &mut stream,
+            Magic::MAIN,
+            &crate::wire::msg::Headers(&[zero; 2000]),
+        );
+        let first = stream.len();
+        // Then a message with a bad command, declared 150,000 bytes long, of
+        // which 100,000 have arrived: the deframer is skipping it.
+        let mut bad = ping(1);
+        bad[4..16].copy_from_slice(b"bad\x01cmd\0\0\0\0\0");
+        bad.truncate(24);
+        bad[16..20].copy_from_slice(&150_000u32.to_le_bytes());
+        bad.resize(24 + 150_000, 0x55);
+        stream.extend_from_slice(&bad);
+        stream.extend(ping(9));
+        let arrived = first + 24 + 100_000;
+        let mut events = Vec::new();
+        let mut feed = |d: &mut Deframer, mut bytes: &[u8]| {
+            while !bytes.is_empty() {
+                let n = d.push(bytes);
+                bytes = &bytes[n..];
+                while let Some(f) = d.next_frame() {
+                    events.push(f.map(|f| f.command).map_err(|e| e.name()));
+                }
+            }
+        };
+        feed(&mut d, &stream[..arrived]);
+        assert!(d.capacity() >= first, "{}", d.capacity());
+        assert_eq!(d.buffered(), 0, "the bad message's bytes so far are discarded");
+        d.shrink(0);
+        assert_eq!(d.capacity(), 0);
+        feed(&mut d, &stream[arrived..]);
+        assert_eq!(
+            events,
+            [Ok(Command::HEADERS), Err("bad-command"), Ok(Command::PING)],
+            "the skip went on across the shrink"
+        );
+        assert_eq!(d.consumed(), stream.len() as u64);
+        assert!(d.capacity() < 8192, "{}", d.capacity());
+    }
+
+    #[test]
+    fn shrink_in_the_middle_of_a_frame_keeps_it() {
+        let stream = ping(7);
+        let mut d = Deframer::new(Magic::MAIN);
+        d.push(&stream[..30]);
+        assert!(d.next_frame().is_none());
+        d.shrink(0);
+        assert_eq!(d.capacity(), 30);
+        d.push(&stream[30..]);
+        assert_eq!(d.next_frame().unwrap().unwrap().command, Command::PING);
+    }
+
+    #[test]
+    fn the_buffer_stops_at_its_limit() {
+        let mut d = Deframer::with_max_buffer(Magic::MAIN, 10_000);
+        let mut big = Vec::new();
+        crate::wire::write_message(
+            &mut big,
+            Magic::MAIN,
+            &crate::wire::msg::Headers(&[crate::wire::BlockHeader::from_array(&[0; 80]); 200]),
+        );
+        let mut taken = 0;
+        loop {
+            let n = d.push(&big[taken..]);
+            assert!(d.next_frame().is_none());
+            if n == 0 {
+                break;
+            }
+            taken += n;
+        }
+        assert_eq!(taken, 10_000, "full: nothing more is taken");
+        assert_eq!((d.capacity(), d.buffered(), d.max_buffer()), (10_000, 10_000, 10_000));
     }
 
     #[test]
