@@ -554,16 +554,25 @@ impl Core {
             return;
         }
         // Nobody left to ask: every ready outbound peer told us it has
-        // nothing beyond our tip. A peer still in its handshake does not hold
-        // this up (a silent one would for a minute); if it turns out to have
-        // more, it is asked as soon as it is ready (see `on_ready`).
+        // nothing beyond our tip. Outbound peers still connecting or in their
+        // handshake hold this up (for at most the connect and handshake
+        // timeouts): otherwise the first peer to finish its handshake and
+        // answer "nothing" (an attacker, or a peer behind) would end the sync
+        // on the wrong tip before the honest peers are even ready.
         let ready_outbound = peers
             .values()
             .filter(|s| s.peer.conn().link() == Link::Outbound)
             .filter(|s| s.peer.conn().state() == HandshakeState::Ready)
             .count();
+        let handshaking = peers.values().any(|s| {
+            s.peer.conn().link() == Link::Outbound && s.peer.conn().state() != HandshakeState::Ready
+        });
+        let dialling = self.targets.iter().any(|t| t.dial == Dial::Connecting);
         let pending_outbound = peers.values().any(|s| s.peer.conn().link() == Link::Outbound)
             || self.targets.iter().any(|t| matches!(t.dial, Dial::Connecting | Dial::Idle(_)));
+        if ready_outbound > 0 && (handshaking || dialling) {
+            return;
+        }
         if ready_outbound > 0 {
             self.synced = true;
             let height = self.tree.tip().height;
