@@ -21,6 +21,8 @@
 //!   -> sendheaders (>= 70012), ping       -> sendheaders (>= 70012), ping
 //! ```
 
+#[doc(hidden)]
+pub mod fuzzing;
 mod reason;
 
 pub use reason::DisconnectReason;
