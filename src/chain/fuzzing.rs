@@ -167,8 +167,10 @@ const MAX_RULE_HEADERS: usize = 16;
 /// only `bad-diffbits`. Asserted:
 ///
 /// - the tree ([`HeaderTree::accept`]) and a [`ChainWindow`](super::ChainWindow)
-///   over the same parent (the presync validator) give the same verdict: the
-///   same count on success, the same index and rule on rejection;
+///   over the same parent (the bounded validator) give the same verdict on a
+///   batch of new headers: the same count on success, the same index and
+///   rule on rejection (headers the tree holds already are skipped by it, as
+///   by Core, and checked by the window: not compared);
 /// - a rejection names one of Core's reasons, and leaves the rejected header
 ///   out of the tree and the ones before it in;
 /// - accepted headers sit at the right heights, and the best tip never
@@ -205,7 +207,12 @@ pub fn check_rules(data: &[u8], context: &HeaderTree) {
     let window = super::ChainWindow::from_tree(&tree, &parent_hash).expect("parent in the tree");
     let by_tree = tree.accept(headers.as_slice(), now);
     let by_window = window.clone().extend(headers.as_slice(), now);
+    // The tree skips headers it already holds, as Core's `AcceptBlockHeader`
+    // does (no rule is checked again, not even the clock); a window checks
+    // every header. Compare them on batches of new headers only.
+    let any_known = headers.iter().any(|h| context.contains(&block_hash(h)));
     match (&by_tree, &by_window) {
+        _ if any_known => {}
         (Ok(acc), Ok(n)) => assert_eq!(acc.new + acc.known, *n),
         (Err(a), Err(b)) => {
             assert_eq!((a.index, a.error), (b.index, b.error), "tree and window disagree");
