@@ -10,8 +10,14 @@
 //!
 //! - Once an outbound peer finishes the handshake we send `getheaders` with a
 //!   locator from our best tip. One request is in flight at a time (the next
-//!   locator depends on the answer); each request goes to the ready peer
-//!   asked least recently, so the work spreads over all peers.
+//!   locator depends on the answer; a peer's presync requests, which follow
+//!   its own chain, run beside it); each request goes to the ready peer
+//!   asked least recently, so the work spreads over all peers. The sync is
+//!   over ([`Event::Synced`]) when every ready outbound peer has nothing
+//!   more and none is still connecting or in its handshake.
+//! - Memory: each peer's buffers stay within [`Config::peer_budget`], all of
+//!   them together within [`Config::max_buffered_total`] (the peer holding
+//!   the most is dropped when a call would pass it).
 //! - A `headers` answer is validated as one batch by the header tree
 //!   (batched hashing, Core's rules). A full answer (2000) means "ask again";
 //!   a shorter one means that peer has nothing beyond our tip.
