@@ -680,6 +680,7 @@ fn hostile_streams_beside_an_honest_server_do_not_stop_the_sync() {
     said(garbage, "framing error: bad magic");
     said(wrong_magic, "framing error: bad magic: expected f9beb4d9, found 0b110907");
     said(oversized, "framing error: oversized payload: declared 4294967295 bytes");
-    said(cut, "connection closed: ByPeer");
+    // A plain close, or a reset when our own version was still unread.
+    said(cut, "connection closed");
     honest.stop_server();
 }
