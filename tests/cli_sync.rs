@@ -606,3 +606,81 @@ fn a_chain_below_the_minimum_chain_work_is_not_stored() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected up to 64 hex digits"));
 }
+
+/// A one-connection attacker on a plain socket: accepts, writes `bytes`,
+/// then either hangs up at once or waits for the other side to close.
+fn attacker(bytes: Vec<u8>, hang_up: bool) -> SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else { return };
+        let _ = s.write_all(&bytes);
+        if !hang_up {
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+    });
+    addr
+}
+
+fn version_bytes(magic: bitwire::Magic) -> Vec<u8> {
+    use bitwire::wire::msg::Version;
+    use bitwire::wire::{write_message, NetAddr, ServiceFlags};
+    let mut out = Vec::new();
+    write_message(
+        &mut out,
+        magic,
+        &Version {
+            version: 70016,
+            services: ServiceFlags(ServiceFlags::NETWORK.0 | ServiceFlags::WITNESS.0),
+            timestamp: Time::now().as_secs() as i64,
+            receiver: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
+            sender: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
+            nonce: 42,
+            user_agent: b"/attacker:0/",
+            start_height: 900_000,
+            relay: false,
+        },
+    );
+    out
+}
+
+#[test]
+fn hostile_streams_beside_an_honest_server_do_not_stop_the_sync() {
+    let main = Network::Main.magic();
+    // Garbage: bytes that are not a message start.
+    let garbage: Vec<u8> =
+        (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage = attacker(garbage, false);
+    // A well-formed version, on testnet3's magic.
+    let wrong_magic = attacker(version_bytes(Network::Testnet3.magic()), false);
+    // Mainnet magic and "version", declaring 4 GiB of payload.
+    let mut huge = version_bytes(main)[..24].to_vec();
+    huge[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
+    let oversized = attacker(huge, false);
+    // Half a version message, then the connection closes.
+    let half = version_bytes(main);
+    let cut = attacker(half[..half.len() / 2].to_vec(), true);
+
+    let (honest, honest_addr) = Proc::serve(HEADERS);
+    let dir = temp_dir("hostile");
+    let mut args = vec!["--min-chain-work", "0", "--datadir", dir.to_str().unwrap()];
+    let addrs: Vec<String> =
+        [garbage, wrong_magic, oversized, cut, honest_addr].iter().map(|a| a.to_string()).collect();
+    for a in &addrs {
+        args.extend(["--connect", a.as_str()]);
+    }
+    let (code, json, err) = sync(&args);
+    assert_synced_to_bundled_tip(code, &json, &err);
+    assert_eq!(json["peers"], 1, "only the honest server finished a handshake");
+    let said = |addr: SocketAddr, what: &str| {
+        let want = format!("{addr} disconnected: {what}");
+        assert!(err.contains(&want), "missing {want:?} in:\n{err}");
+    };
+    said(garbage, "framing error: bad magic");
+    said(wrong_magic, "framing error: bad magic: expected f9beb4d9, found 0b110907");
+    said(oversized, "framing error: oversized payload: declared 4294967295 bytes");
+    // A plain close, or a reset when our own version was still unread.
+    said(cut, "connection closed");
+    honest.stop_server();
+}
