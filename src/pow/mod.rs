@@ -48,11 +48,13 @@ where
 /// The fewest headers per thread for [`par_hash_headers`] to start another
 /// thread.
 ///
-/// Starting and joining a scoped thread costs a few tens of microseconds; 4096
-/// headers are about half a millisecond of hashing with the best kernel, so
-/// the start-up cost stays under a tenth of the work it takes over. Smaller
-/// batches (a single 2000-header `headers` message included) are hashed on the
-/// calling thread.
+/// Splitting costs about 25 µs of CPU per call here (thread start and join;
+/// BENCHMARKS.md "Hashing": `par_hash_headers` on 8,192 headers spends 92% of
+/// one core's CPU time per header, 95% on 40,000). 4096 headers are about
+/// 160 µs of AVX-512 hashing (about 300 µs with SHA-NI), so with at least that
+/// much per thread the split still gives about 1.7x on two idle cores; a
+/// single 2000-header `headers` message would gain only about 1.2x and is
+/// hashed on the calling thread.
 pub const PAR_MIN_HEADERS_PER_THREAD: usize = 4096;
 
 /// Hashes a batch of headers on every available core, appending one hash per
