@@ -16,6 +16,7 @@ pub use target::{check_proof_of_work, derive_target, work_from_bits, work_from_t
 pub use u256::U256;
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use crate::wire::{BlockHash, BlockHeader};
@@ -60,12 +61,12 @@ pub const PAR_MIN_HEADERS_PER_THREAD: usize = 4096;
 /// Hashes a batch of headers on every available core, appending one hash per
 /// header to `out`, in order.
 ///
-/// The batch is cut into one contiguous share per thread (at most
-/// [`std::thread::available_parallelism`] threads, each with at least
-/// [`PAR_MIN_HEADERS_PER_THREAD`] headers); the calling thread hashes the first
-/// share itself. If the operating system refuses a thread, that share is
-/// hashed on the calling thread instead. The result is identical to
-/// [`hash_headers`].
+/// Uses at most [`std::thread::available_parallelism`] threads, each with at
+/// least [`PAR_MIN_HEADERS_PER_THREAD`] headers, the calling thread among them.
+/// The batch is cut into pieces of [`PAR_PIECE_HEADERS`] that every thread
+/// takes in turn until none is left, so a thread that starts late (a busy
+/// machine) or not at all (the operating system refused it) only shifts
+/// pieces to the others. The result is identical to [`hash_headers`].
 pub fn par_hash_headers(headers: &[BlockHeader], out: &mut Vec<BlockHash>) {
     let kernel = Kernel::best();
     let start = out.len();
@@ -77,30 +78,38 @@ pub fn par_hash_headers(headers: &[BlockHeader], out: &mut Vec<BlockHash>) {
         kernel.hash_into(headers, dst);
         return;
     }
-    // Whole groups of lanes per share, so only the last share has a tail.
-    let share = headers.len().div_ceil(threads).next_multiple_of(kernel.lanes());
-    // Each share sits in a slot that the thread hashing it empties; a share
-    // whose thread could not be started is still in its slot afterwards.
-    let slots: Vec<Mutex<Option<Share<'_>>>> =
-        headers.chunks(share).zip(dst.chunks_mut(share)).map(|s| Mutex::new(Some(s))).collect();
-    let run = |slot: &Mutex<Option<Share<'_>>>| {
-        let taken = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some((h, o)) = taken {
-            kernel.hash_into(h, o);
+    // Each piece sits in a slot until a thread takes it out to hash it.
+    let pieces: Vec<Mutex<Option<Piece<'_>>>> = headers
+        .chunks(PAR_PIECE_HEADERS)
+        .zip(dst.chunks_mut(PAR_PIECE_HEADERS))
+        .map(|p| Mutex::new(Some(p)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        while let Some(slot) = pieces.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let taken = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+            if let Some((h, o)) = taken {
+                kernel.hash_into(h, o);
+            }
         }
     };
     std::thread::scope(|scope| {
-        for slot in &slots[1..] {
+        for _ in 1..threads {
             let builder = std::thread::Builder::new().name("bitwire-hash".into());
-            // On error the share stays in its slot and is hashed below.
-            let _ = builder.spawn_scoped(scope, move || run(slot));
+            // A refused thread leaves its pieces to the others.
+            let _ = builder.spawn_scoped(scope, work);
         }
-        slots.iter().for_each(run);
+        work();
     });
 }
 
-/// A share of [`par_hash_headers`]'s work: headers and where their hashes go.
-type Share<'a> = (&'a [BlockHeader], &'a mut [BlockHash]);
+/// The size of the pieces [`par_hash_headers`] hands out: a multiple of every
+/// kernel's lane count, about 40 µs of hashing, so handing one out (an atomic
+/// add and an uncontended lock) costs nothing beside it.
+pub const PAR_PIECE_HEADERS: usize = 1024;
+
+/// A piece of [`par_hash_headers`]'s work: headers and where their hashes go.
+type Piece<'a> = (&'a [BlockHeader], &'a mut [BlockHash]);
 
 /// The number of cores to use, read once (it costs system calls on Linux).
 fn cores() -> usize {
