@@ -50,12 +50,12 @@ where
 /// thread.
 ///
 /// Splitting costs about 25 µs of CPU per call here (thread start and join;
-/// BENCHMARKS.md "Hashing": `par_hash_headers` on 8,192 headers spends 92% of
-/// one core's CPU time per header, 95% on 40,000). 4096 headers are about
-/// 160 µs of AVX-512 hashing (about 300 µs with SHA-NI), so with at least that
-/// much per thread the split still gives about 1.7x on two idle cores; a
-/// single 2000-header `headers` message would gain only about 1.2x and is
-/// hashed on the calling thread.
+/// BENCHMARKS.md "Hashing": `par_hash_headers` spends 81% to 92% of one
+/// core's CPU time per header on 8,192 headers, 95% on 40,000). 4096 headers
+/// are about 160 µs of AVX-512 hashing (about 300 µs with SHA-NI), so with at
+/// least that much per thread the split pays clearly (1.4x to 1.6x at 8,192
+/// headers, 1.8x at 40,000 on two cores); a single 2000-header `headers`
+/// message would gain little and is hashed on the calling thread.
 pub const PAR_MIN_HEADERS_PER_THREAD: usize = 4096;
 
 /// Hashes a batch of headers on every available core, appending one hash per
