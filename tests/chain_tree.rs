@@ -234,3 +234,61 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn chain_window_checks_like_the_tree_in_fixed_memory() {
+    use bitwire::chain::ChainWindow;
+    let chain = real("mainnet_0_39999");
+    let main = Params::for_network(Network::Main);
+    let mut tree = HeaderTree::new(main);
+    tree.accept(&chain[1..3000], NOW).unwrap();
+    let mut w = ChainWindow::from_tree(&tree, &chain[2999].block_hash()).unwrap();
+    assert_eq!(w.tip_height(), 2999);
+    // 37,000 headers with 18 retargets, through a 2016-header window.
+    for batch in chain[3000..].chunks(2000) {
+        assert_eq!(w.extend(batch, NOW).unwrap(), batch.len());
+    }
+    tree.accept(&chain[3000..], NOW).unwrap();
+    assert_eq!(w.tip_hash(), tree.tip().hash);
+    assert_eq!(w.chainwork(), tree.tip().chainwork);
+    // The same rejection as the tree for a wrong nBits at a retarget, out of
+    // its context (anchored off by one, as in chain_rules.rs).
+    let mut off = HeaderTree::with_anchor(main, &chain[32255], 32256);
+    off.accept(&chain[32255..32256], NOW).unwrap();
+    let mut w = ChainWindow::from_tree(&off, &chain[32255].block_hash()).unwrap();
+    let rej = w.extend(&chain[32256..32257], NOW).unwrap_err();
+    assert_eq!(rej.error.to_string(), "bad-diffbits");
+    // Not a continuation of the tip.
+    let mut w = ChainWindow::from_tree(&tree, &chain[100].block_hash()).unwrap();
+    let rej = w.extend(&chain[200..201], NOW).unwrap_err();
+    assert_eq!((rej.index, rej.error.reason()), (0, "prev-blk-not-found"));
+    assert!(ChainWindow::from_tree(&tree, &BlockHash([3; 32])).is_none());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Feeding a real chain (testnet3, with its 20-minute blocks and
+    /// retargets) in any split into batches, with repeats, gives the same tree.
+    #[test]
+    fn batch_splits_do_not_change_the_result(cuts in proptest::collection::vec(1usize..600, 1..40)) {
+        let chain = real("testnet3_0_9999");
+        let t3 = Params::for_network(Network::Testnet3);
+        let mut whole = HeaderTree::new(t3);
+        whole.accept(&chain[..4100], NOW).unwrap();
+        let mut split = HeaderTree::new(t3);
+        let mut at = 0;
+        for c in cuts.iter().cycle() {
+            if at >= 4100 {
+                break;
+            }
+            let end = (at + c).min(4100);
+            // Each batch starts a little before the last one ended: repeats are skipped.
+            split.accept(&chain[at.saturating_sub(c % 7)..end], NOW).unwrap();
+            at = end;
+        }
+        prop_assert_eq!(split.tip(), whole.tip());
+        prop_assert_eq!(split.len(), whole.len());
+        prop_assert_eq!(split.locator(), whole.locator());
+    }
+}

@@ -73,6 +73,23 @@ impl HeaderError {
         }
     }
 
+    /// The `BlockValidationResult` Core files this failure under
+    /// (src/consensus/validation.h): `BLOCK_INVALID_HEADER` for proof of
+    /// work, nBits, time-too-old, timewarp and version; `BLOCK_TIME_FUTURE`
+    /// for time-too-new; `BLOCK_MISSING_PREV` for an unknown parent. This is
+    /// the mapping a differential test against libbitcoinkernel compares.
+    pub const fn core_result(&self) -> &'static str {
+        match self {
+            HeaderError::PrevBlkNotFound { .. } => "BLOCK_MISSING_PREV",
+            HeaderError::TimeTooNew { .. } => "BLOCK_TIME_FUTURE",
+            HeaderError::HighHash(_)
+            | HeaderError::BadDiffBits { .. }
+            | HeaderError::TimeTooOld { .. }
+            | HeaderError::TimeTimewarpAttack { .. }
+            | HeaderError::BadVersion { .. } => "BLOCK_INVALID_HEADER",
+        }
+    }
+
     /// What was expected and what was found, in words.
     pub fn detail(&self) -> String {
         match self {
@@ -123,5 +140,8 @@ mod tests {
         let e = HeaderError::BadVersion { version: -1, min_version: 4 };
         assert_eq!(e.to_string(), "bad-version(0xffffffff)");
         assert_eq!(e.reason(), "bad-version");
+        assert_eq!(e.core_result(), "BLOCK_INVALID_HEADER");
+        let e = HeaderError::TimeTooNew { time: 9, max_time: 8 };
+        assert_eq!(e.core_result(), "BLOCK_TIME_FUTURE");
     }
 }

@@ -6,6 +6,7 @@
 //!   rules    CheckBlockHeader, ContextualCheckBlockHeader, GetNextWorkRequired
 //!   tree     HeaderTree: every valid header, chainwork, best chain, locators
 //!   store    HeaderStore: crash-safe append-only headers.dat
+//!   window   ChainWindow: all rules over a fixed 2016-header window (presync)
 //! ```
 //!
 //! The sync engine's entry point is [`HeaderTree::accept`]: a batch of headers
@@ -19,8 +20,10 @@ pub mod params;
 pub mod rules;
 pub mod store;
 mod tree;
+pub mod window;
 
 pub use error::HeaderError;
 pub use params::Params;
 pub use store::{HeaderStore, StoreError};
 pub use tree::{Accepted, HeaderInfo, HeaderRejection, HeaderTree, Tip};
+pub use window::ChainWindow;

@@ -42,6 +42,8 @@ pub fn check_header(
 /// `GetMedianTimePast` of `prev`: the median time of `prev` and up to 10 of
 /// its ancestors. `None` when fewer than 11 are known and the root is not genesis.
 pub fn median_time_past<C: ChainContext>(ctx: &C, prev: C::Block) -> Option<i64> {
+    // Filled from the end, so the array is in chain order: block times are
+    // nearly sorted already and the insertion sort below does little work.
     let mut times = [0i64; MEDIAN_TIME_SPAN];
     let mut n = 0;
     let mut cur = Some(prev);
@@ -50,7 +52,7 @@ pub fn median_time_past<C: ChainContext>(ctx: &C, prev: C::Block) -> Option<i64>
         if n == MEDIAN_TIME_SPAN {
             break;
         }
-        times[n] = i64::from(ctx.time(b));
+        times[MEDIAN_TIME_SPAN - 1 - n] = i64::from(ctx.time(b));
         n += 1;
         last = b;
         cur = ctx.parent(b);
@@ -58,8 +60,17 @@ pub fn median_time_past<C: ChainContext>(ctx: &C, prev: C::Block) -> Option<i64>
     if n < MEDIAN_TIME_SPAN && ctx.height(last) != 0 {
         return None; // the chain is cut at an anchor: the median is unknown
     }
-    let t = &mut times[..n];
-    t.sort_unstable();
+    let t = &mut times[MEDIAN_TIME_SPAN - n..];
+    for i in 1..t.len() {
+        let v = t[i];
+        let mut j = i;
+        while j > 0 && t[j - 1] > v {
+            t[j] = t[j - 1];
+            j -= 1;
+        }
+        t[j] = v;
+    }
+    // Core: pbegin[(pend - pbegin) / 2] of the sorted times.
     Some(t[n / 2])
 }
 
@@ -73,10 +84,10 @@ pub fn next_work_required<C: ChainContext>(
     time: u32,
 ) -> Option<CompactTarget> {
     let interval = params.difficulty_adjustment_interval();
-    let limit_bits = params.pow_limit_bits();
     let prev_height = ctx.height(prev);
     if (prev_height + 1) % interval != 0 {
         if params.allow_min_difficulty_blocks {
+            let limit_bits = params.pow_limit_bits();
             // testnet: a block more than 2 * 10 minutes after its parent may
             // use the minimum difficulty.
             if i64::from(time) > i64::from(ctx.time(prev)) + params.pow_target_spacing * 2 {

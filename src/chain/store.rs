@@ -17,7 +17,7 @@
 //! children, forks included). Reopening does not re-check proof of work or
 //! any other rule: the records were validated before they were written and
 //! the checksums prove they are the bytes written. [`load_tree`] only
-//! re-hashes and re-links them.
+//! re-hashes them (on every core) and re-links them.
 
 use core::fmt;
 use std::fs::{File, OpenOptions};
@@ -29,7 +29,7 @@ use zerocopy::IntoBytes;
 
 use super::{HeaderTree, Params};
 use crate::network::{Magic, Network};
-use crate::pow::hash_headers;
+use crate::pow::par_hash_headers;
 use crate::wire::{BlockHeader, HEADER_SIZE};
 
 /// The store's file name inside the data directory.
@@ -293,7 +293,7 @@ pub fn load_tree(dir: &Path, params: &Params) -> Result<(HeaderTree, HeaderStore
     let mut tree = HeaderTree::new(params);
     tree.reserve(headers.len());
     let mut hashes = Vec::with_capacity(headers.len());
-    hash_headers(&headers, &mut hashes);
+    par_hash_headers(&headers, &mut hashes);
     tree.extend_trusted(&headers, &hashes).map_err(|r| StoreError::Unlinked { index: r.index })?;
     Ok((tree, store))
 }

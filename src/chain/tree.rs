@@ -354,8 +354,15 @@ impl HeaderTree {
         }
         rules::check_header(&self.params, hash, header)?;
         let prev = header.prev_hash();
-        let Some(&parent) = self.index.get(&prev) else {
-            return Err(HeaderError::PrevBlkNotFound { prev });
+        // Headers mostly extend the one added just before: skip the lookup.
+        let last = (self.entries.len() - 1) as u32;
+        let parent = if self.entries[last as usize].hash == prev {
+            last
+        } else {
+            match self.index.get(&prev) {
+                Some(&p) => p,
+                None => return Err(HeaderError::PrevBlkNotFound { prev }),
+            }
         };
         rules::contextual_check(&self.params, self, parent, header, now)?;
         self.insert(header, *hash, parent, acc);
@@ -403,11 +410,12 @@ impl HeaderTree {
     }
 
     fn insert(&mut self, header: &BlockHeader, hash: BlockHash, parent: u32, acc: &mut Accepted) {
-        let p = self.entries[parent as usize];
+        let p = &self.entries[parent as usize];
+        let (p_work, p_height) = (p.chainwork, p.height);
         // Saturating: 2^256 of work cannot be reached without breaking sha256d,
         // but a saturated sum keeps the best-chain order meaningful regardless.
-        let chainwork = p.chainwork.saturating_add(&self.work_of(header.bits()));
-        let idx = self.push_entry(header, hash, parent, p.height + 1, chainwork);
+        let chainwork = p_work.saturating_add(&self.work_of(header.bits()));
+        let idx = self.push_entry(header, hash, parent, p_height + 1, chainwork);
         let tip = *self.best.last().expect("root");
         if chainwork > self.entries[tip as usize].chainwork {
             if parent == tip {

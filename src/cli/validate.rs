@@ -8,7 +8,7 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bitwire::chain::{HeaderTree, Params};
-use bitwire::pow::hash_headers;
+use bitwire::pow::par_hash_headers;
 use bitwire::wire::{BlockHeader, HEADER_SIZE};
 use bitwire::Network;
 use zerocopy::FromBytes;
@@ -110,8 +110,9 @@ pub fn run(args: lexopt::Parser) -> i32 {
         Some(h) => (HeaderTree::with_anchor(params, &headers[0], h), &headers[1..], h + 1),
         None => (HeaderTree::new(params), headers, 0),
     };
+    tree.reserve(rest.len());
     let mut hashes = Vec::with_capacity(rest.len());
-    hash_headers(rest, &mut hashes);
+    par_hash_headers(rest, &mut hashes);
     let result = tree.accept_hashed(rest, &hashes, now);
     let elapsed = started.elapsed().as_secs_f64();
 
