@@ -163,6 +163,12 @@ fn regtest_mutation_sweep_reaches_every_reachable_reason() {
     ] {
         assert!(reasons.contains(want), "no case reached {want}: {reasons:?}");
     }
+    // The clock's edge was hit exactly: now + 2 h passes, one second more does not.
+    assert!(seen["accepted"].contains("time now + 2 h"), "{seen:?}");
+    assert!(seen["rejected TimeFuture time-too-new"].contains("time now + 2 h + 1"), "{seen:?}");
+    // And the median-time edge: mtp fails, mtp + 1 passes.
+    assert!(seen["accepted"].contains("time mtp + 1"), "{seen:?}");
+    assert!(seen["rejected InvalidHeader time-too-old"].contains("time mtp"), "{seen:?}");
 }
 
 /// Two branches from height 10; the second overtakes, then the first again.
