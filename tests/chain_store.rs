@@ -146,3 +146,23 @@ fn wrong_network_and_foreign_files_are_refused() {
     assert!(headers.is_empty() && store.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn corruption_in_a_middle_record_keeps_every_record_before_it() {
+    // 150 records of 20 headers: enough for the parallel checksum pass.
+    let dir = tempdir("middle");
+    let written = write_mainnet(&dir, 3000, 20);
+    let path = dir.join(FILE_NAME);
+    let full = std::fs::read(&path).unwrap();
+    let record = 12 + 20 * 80;
+    assert_eq!(full.len(), 16 + 150 * record);
+    for bad_record in [0usize, 1, 37, 75, 76, 149] {
+        let mut bad = full.clone();
+        bad[16 + bad_record * record + 12 + 33] ^= 0x01;
+        std::fs::write(&path, &bad).unwrap();
+        let (store, headers) = HeaderStore::open(&dir, Network::Main).unwrap();
+        assert_eq!(headers, written[..bad_record * 20], "record {bad_record}");
+        assert_eq!(store.truncated_bytes() as usize, (150 - bad_record) * record);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

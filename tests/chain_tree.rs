@@ -292,3 +292,20 @@ proptest! {
         prop_assert_eq!(split.locator(), whole.locator());
     }
 }
+
+#[test]
+fn accepts_headers_borrowed_from_a_headers_message_layout() {
+    // A `headers` payload stores 81-byte records (header + tx count 0): the
+    // tree takes the borrowed headers through an iterator, without copying.
+    let chain = real("mainnet_0_39999");
+    let mut payload = Vec::new();
+    for h in &chain[1..2001] {
+        payload.extend_from_slice(h.bytes());
+        payload.push(0);
+    }
+    let view = payload.chunks_exact(81).map(|r| BlockHeader::view(&r[..80]).unwrap());
+    let mut tree = HeaderTree::new(Params::for_network(Network::Main));
+    let acc = tree.accept(view, NOW).unwrap();
+    assert_eq!(acc.new, 2000);
+    assert_eq!(tree.tip().hash, chain[2000].block_hash());
+}

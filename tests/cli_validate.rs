@@ -159,3 +159,15 @@ fn bad_arguments_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("81 bytes"));
 }
+
+#[test]
+fn the_core_testnet3_fork_validates_on_top_of_genesis() {
+    // The file has no genesis: its first header builds on the testnet3 genesis
+    // the tree starts with, so it validates as heights 1 and 2 of a fork.
+    let m = meta("testnet3_core_fork_1_2");
+    let (code, out) = validate(&["--network", "testnet3"], &corpus("testnet3_core_fork_1_2.bin"));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["headers"], 2);
+    assert_eq!(out["tip_height"], 2);
+    assert_eq!(out["tip_hash"], m["hashes"][1]);
+}

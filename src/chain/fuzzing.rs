@@ -89,7 +89,7 @@ fn feed(
     now: u64,
 ) {
     let mark = tree.len();
-    let result = tree.accept(batch, now);
+    let result = tree.accept(batch.as_slice(), now);
     let added: Vec<BlockHeader> = tree.inserted_since(mark).collect();
     match &result {
         Ok(acc) => assert_eq!(acc.new, added.len()),

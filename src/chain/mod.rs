@@ -11,7 +11,39 @@
 //!
 //! The sync engine's entry point is [`HeaderTree::accept`]: a batch of headers
 //! and the time in, an [`Accepted`] summary or a [`HeaderRejection`] naming
-//! Core's reject reason out.
+//! Core's reject reason out. What the tree added goes to the store:
+//!
+//! ```
+//! use bitwire::chain::{store, HeaderTree, Params};
+//! use bitwire::chain::mine::mine_chain;
+//! use bitwire::Network;
+//!
+//! let params = Params::for_network(Network::Regtest);
+//! let dir = std::env::temp_dir().join(format!("bitwire-doc-{}", std::process::id()));
+//! let (mut tree, mut store) = store::load_tree(&dir, params)?;
+//!
+//! // A `headers` message's worth, here mined at regtest difficulty.
+//! let batch = mine_chain(params, &params.genesis(), 10, 600, 0);
+//! let now = 2_000_000_000; // the caller's clock, seconds since the epoch
+//! let mark = tree.len();
+//! match tree.accept(&batch, now) {
+//!     Ok(accepted) => assert_eq!((accepted.new, accepted.best_tip_changed), (10, true)),
+//!     Err(rejection) => panic!("{}: disconnect the peer", rejection.error), // e.g. "high-hash"
+//! }
+//! store.append(&tree.inserted_since(mark).collect::<Vec<_>>())?; // durable on return
+//!
+//! // Serving getheaders, and asking a peer for more.
+//! let served = tree.headers_after(&[params.genesis_hash], bitwire::wire::BlockHash::ZERO, 2000);
+//! assert_eq!(served.len(), 10);
+//! let _getheaders_locator = tree.locator();
+//!
+//! // Reopening rebuilds the same tree.
+//! drop(store);
+//! let (again, _) = store::load_tree(&dir, params)?;
+//! assert_eq!(again.tip(), tree.tip());
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok::<(), bitwire::chain::StoreError>(())
+//! ```
 
 mod error;
 pub mod fuzzing;

@@ -136,6 +136,44 @@ fn checksum(count: u32, payload: &[u8]) -> [u8; 8] {
     out
 }
 
+/// Whether the record at `span` (record header included) has a good checksum.
+fn record_ok(buf: &[u8], (start, end): (usize, usize)) -> bool {
+    let count = u32::from_le_bytes([buf[start], buf[start + 1], buf[start + 2], buf[start + 3]]);
+    buf[start + 4..start + RECORD_HEADER_LEN]
+        == checksum(count, &buf[start + RECORD_HEADER_LEN..end])
+}
+
+/// The index of the first record whose checksum fails (`spans.len()` if none),
+/// checked in parallel over the available cores.
+fn first_bad_record(buf: &[u8], spans: &[(usize, usize)]) -> usize {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if threads == 1 || spans.len() < 64 {
+        return spans.iter().position(|&s| !record_ok(buf, s)).unwrap_or(spans.len());
+    }
+    let per = spans.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = spans
+            .chunks(per)
+            .enumerate()
+            .map(|(i, part)| {
+                scope.spawn(move || {
+                    part.iter().position(|&s| !record_ok(buf, s)).map(|p| i * per + p)
+                })
+            })
+            .collect();
+        // A thread that cannot be joined counts as "everything from its part is bad".
+        let mut first = spans.len();
+        for (i, h) in handles.into_iter().enumerate() {
+            match h.join() {
+                Ok(Some(p)) => first = first.min(p),
+                Ok(None) => {}
+                Err(_) => first = first.min(i * per),
+            }
+        }
+        first
+    })
+}
+
 impl HeaderStore {
     /// Opens (or creates) the store in `dir` for `network` and returns it with
     /// every stored header, in stored order. A torn or corrupt tail is cut
@@ -181,22 +219,29 @@ impl HeaderStore {
             return Err(StoreError::WrongNetwork { expected: network, found });
         }
 
-        let mut headers = Vec::new();
+        // First pass: the records' spans, as far as their lengths are
+        // consistent. Second pass: their checksums, on every core.
+        let mut spans = Vec::new();
         let mut pos = FILE_HEADER_LEN as usize;
         while let Some(rec) = buf.get(pos..pos + RECORD_HEADER_LEN) {
             let count = u32::from_le_bytes([rec[0], rec[1], rec[2], rec[3]]);
-            let len = count as usize * HEADER_SIZE;
             let start = pos + RECORD_HEADER_LEN;
-            let Some(payload) = buf.get(start..start.saturating_add(len)) else { break };
-            if count == 0 || rec[4..12] != checksum(count, payload) {
+            let end = start.saturating_add(count as usize * HEADER_SIZE);
+            if count == 0 || end > buf.len() {
                 break;
             }
+            spans.push((pos, end));
+            pos = end;
+        }
+        let good = first_bad_record(&buf, &spans);
+        pos = spans.get(good).map_or(pos, |&(start, _)| start);
+        let mut headers = Vec::with_capacity((pos - FILE_HEADER_LEN as usize) / HEADER_SIZE);
+        for &(start, end) in &spans[..good] {
             headers.extend(
-                payload
+                buf[start + RECORD_HEADER_LEN..end]
                     .chunks_exact(HEADER_SIZE)
                     .map(|c| BlockHeader::from_array(c.try_into().expect("chunks of 80 bytes"))),
             );
-            pos = start + len;
         }
         store.end = pos as u64;
         store.headers = headers.len() as u64;

@@ -214,6 +214,7 @@ impl HeaderTree {
             work_cache: (root.bits(), work),
         };
         tree.push_entry(root, hash, NO_PARENT, height, work);
+        tree.index.insert(hash, 0);
         tree.best.push(0);
         tree
     }
@@ -303,33 +304,41 @@ impl HeaderTree {
     }
 
     /// Validates and adds a batch of headers (for example one `headers`
-    /// message) with Core's rules, against the caller's clock `now` (seconds
-    /// since the Unix epoch). The batch is hashed once with
-    /// [`hash_headers`]. Known headers are skipped. Stops at the first invalid
-    /// header; the ones before it stay added.
-    pub fn accept(
-        &mut self,
-        headers: &[BlockHeader],
-        now: u64,
-    ) -> Result<Accepted, HeaderRejection> {
-        let mut hashes = Vec::with_capacity(headers.len());
-        hash_headers(headers, &mut hashes);
+    /// message: a `&[BlockHeader]`, or the wire layer's `HeadersView`
+    /// iterator) with Core's rules, against the caller's clock `now` (seconds
+    /// since the Unix epoch). The batch is hashed once with [`hash_headers`].
+    /// Known headers are skipped. Stops at the first invalid header; the ones
+    /// before it stay added.
+    pub fn accept<'a, I>(&mut self, headers: I, now: u64) -> Result<Accepted, HeaderRejection>
+    where
+        I: IntoIterator<Item = &'a BlockHeader>,
+        I::IntoIter: Clone,
+    {
+        let headers = headers.into_iter();
+        // The size hint only sizes the buffer; it is capped so that a wrong
+        // hint cannot reserve much.
+        let mut hashes = Vec::with_capacity(headers.size_hint().0.min(1 << 16));
+        hash_headers(headers.clone(), &mut hashes);
         self.accept_hashed(headers, &hashes, now)
     }
 
     /// [`HeaderTree::accept`] with the hashes already computed: `hashes[i]`
-    /// must be the block hash of `headers[i]`. If the lengths differ, only the
-    /// common prefix is processed.
-    pub fn accept_hashed(
+    /// must be the block hash of the `i`-th header. If the counts differ,
+    /// only the common prefix is processed. Allocates nothing once the tree
+    /// has room ([`HeaderTree::reserve`]).
+    pub fn accept_hashed<'a, I>(
         &mut self,
-        headers: &[BlockHeader],
+        headers: I,
         hashes: &[BlockHash],
         now: u64,
-    ) -> Result<Accepted, HeaderRejection> {
+    ) -> Result<Accepted, HeaderRejection>
+    where
+        I: IntoIterator<Item = &'a BlockHeader>,
+    {
         let now = i64::try_from(now).unwrap_or(i64::MAX);
         let old_tip = *self.best.last().expect("root");
         let mut acc = Accepted { new: 0, known: 0, best_tip_changed: false, reorg_height: None };
-        for (i, (header, hash)) in headers.iter().zip(hashes).enumerate() {
+        for (i, (header, hash)) in headers.into_iter().zip(hashes).enumerate() {
             if let Err(error) = self.accept_one(header, hash, now, &mut acc) {
                 acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
                 return Err(HeaderRejection { index: i, hash: *hash, error, accepted: acc });
@@ -365,7 +374,7 @@ impl HeaderTree {
             }
         };
         rules::contextual_check(&self.params, self, parent, header, now)?;
-        self.insert(header, *hash, parent, acc);
+        self.insert(header, *hash, parent, acc, true);
         acc.new += 1;
         Ok(())
     }
@@ -381,12 +390,22 @@ impl HeaderTree {
         let old_tip = *self.best.last().expect("root");
         let mut acc = Accepted { new: 0, known: 0, best_tip_changed: false, reorg_height: None };
         for (i, (header, hash)) in headers.iter().zip(hashes).enumerate() {
-            if self.index.contains_key(hash) {
-                acc.known += 1;
-                continue;
-            }
             let prev = header.prev_hash();
-            let Some(&parent) = self.index.get(&prev) else {
+            let last = (self.entries.len() - 1) as u32;
+            let parent = if self.entries[last as usize].hash == prev {
+                Some(last)
+            } else {
+                self.index.get(&prev).copied()
+            };
+            // One probe: the index slot is taken now, the entry pushed below.
+            let slot = match self.index.entry(*hash) {
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    acc.known += 1;
+                    continue;
+                }
+                std::collections::hash_map::Entry::Vacant(v) => v,
+            };
+            let Some(parent) = parent else {
                 acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
                 return Err(HeaderRejection {
                     index: i,
@@ -395,7 +414,8 @@ impl HeaderTree {
                     accepted: acc,
                 });
             };
-            self.insert(header, *hash, parent, &mut acc);
+            slot.insert(self.entries.len() as u32);
+            self.insert(header, *hash, parent, &mut acc, false);
             acc.new += 1;
         }
         acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
@@ -409,13 +429,25 @@ impl HeaderTree {
         self.work_cache.1
     }
 
-    fn insert(&mut self, header: &BlockHeader, hash: BlockHash, parent: u32, acc: &mut Accepted) {
+    /// Adds an entry for a header whose parent is `parent`; `index` says
+    /// whether to add it to the hash index too (the caller may have already).
+    fn insert(
+        &mut self,
+        header: &BlockHeader,
+        hash: BlockHash,
+        parent: u32,
+        acc: &mut Accepted,
+        index: bool,
+    ) {
         let p = &self.entries[parent as usize];
         let (p_work, p_height) = (p.chainwork, p.height);
         // Saturating: 2^256 of work cannot be reached without breaking sha256d,
         // but a saturated sum keeps the best-chain order meaningful regardless.
         let chainwork = p_work.saturating_add(&self.work_of(header.bits()));
         let idx = self.push_entry(header, hash, parent, p_height + 1, chainwork);
+        if index {
+            self.index.insert(hash, idx);
+        }
         let tip = *self.best.last().expect("root");
         if chainwork > self.entries[tip as usize].chainwork {
             if parent == tip {
@@ -447,7 +479,6 @@ impl HeaderTree {
             prev,
             height,
         });
-        self.index.insert(hash, idx);
         idx
     }
 

@@ -80,11 +80,16 @@ impl ChainWindow {
     /// [`HeaderTree::accept`], and advances the window over the valid prefix.
     /// Returns how many headers were taken. A header that does not continue
     /// the chain is `prev-blk-not-found`.
-    pub fn extend(&mut self, headers: &[BlockHeader], now: u64) -> Result<usize, HeaderRejection> {
-        let mut hashes = Vec::with_capacity(headers.len());
-        hash_headers(headers, &mut hashes);
+    pub fn extend<'a, I>(&mut self, headers: I, now: u64) -> Result<usize, HeaderRejection>
+    where
+        I: IntoIterator<Item = &'a BlockHeader>,
+        I::IntoIter: Clone,
+    {
+        let headers = headers.into_iter();
+        let mut hashes = Vec::with_capacity(headers.size_hint().0.min(1 << 16));
+        hash_headers(headers.clone(), &mut hashes);
         let now = i64::try_from(now).unwrap_or(i64::MAX);
-        for (i, (h, hash)) in headers.iter().zip(&hashes).enumerate() {
+        for (i, (h, hash)) in headers.zip(&hashes).enumerate() {
             if let Err(error) = self.extend_one(h, hash, now) {
                 let accepted = super::Accepted {
                     new: i,
@@ -95,7 +100,7 @@ impl ChainWindow {
                 return Err(HeaderRejection { index: i, hash: *hash, error, accepted });
             }
         }
-        Ok(headers.len())
+        Ok(hashes.len())
     }
 
     fn extend_one(
