@@ -13,7 +13,7 @@ use bitwire::wire::BlockHeader;
 use bitwire::Network;
 
 use crate::regtest::{Ancestry, Spec, REGTEST_LIMIT_BITS};
-use crate::{unix_now, Pair};
+use crate::{unix_now, Pair, Verdict};
 
 /// Most headers one input builds: the kernel checks its whole block index
 /// after every regtest header, and each input starts a fresh kernel.
@@ -23,14 +23,16 @@ pub const MAX_HEADERS: usize = 64;
 const ODD_VERSIONS: [i32; 8] = [1, 2, 3, 0, -1, 0x2000_0000, i32::MIN, 5];
 
 /// Runs one input through a fresh regtest [`Pair`]; panics with the
-/// disagreement if the engines differ. Any input is valid.
-pub fn differential(data: &[u8]) {
+/// disagreement if the engines differ. Any input is valid. Returns the
+/// verdicts both engines gave, in order (so tests can see what a corpus reaches).
+pub fn differential(data: &[u8]) -> Vec<Verdict> {
     let mut pair = Pair::new(Network::Regtest).expect("libbitcoinkernel starts");
     let mut anc = Ancestry::new(Network::Regtest);
     let genesis = pair.bitwire.tree().params().genesis();
     // Headers Core accepted (both engines, else the test has already failed).
     let mut known: Vec<BlockHeader> = vec![genesis];
     let mut last = genesis;
+    let mut verdicts = Vec::new();
 
     for (n, op) in data.chunks_exact(8).take(MAX_HEADERS).enumerate() {
         let pick = |b: u8| known[usize::from(b & 0x7f) * known.len() / 128];
@@ -51,16 +53,18 @@ pub fn differential(data: &[u8]) {
             _ => build(op, if op[0] & 0x80 == 0 { last } else { pick(op[0]) }, &anc, n as u64),
         };
         match pair.submit(&header) {
-            Ok(crate::Verdict::Accepted) => {
-                if anc.add(&header).is_some() && !known.contains(&header) {
+            Ok(v) => {
+                if v == Verdict::Accepted && anc.add(&header).is_some() && !known.contains(&header)
+                {
                     known.push(header);
                 }
+                verdicts.push(v);
             }
-            Ok(_) => {}
             Err(d) => panic!("libbitcoinkernel and bitwire disagree: {d}"),
         }
         last = header;
     }
+    verdicts
 }
 
 /// One header on `parent` as the operation says.

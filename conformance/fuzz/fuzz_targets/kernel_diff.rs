@@ -3,4 +3,6 @@
 //! verdict, reject reason and best tip. See `bitwire_conformance::fuzz`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| bitwire_conformance::fuzz::differential(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    bitwire_conformance::fuzz::differential(data);
+});
