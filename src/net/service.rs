@@ -87,7 +87,9 @@ pub enum Closed {
     ByPeer,
     /// A socket error (reset, refused, unreachable...).
     Error(std::io::ErrorKind),
-    /// The service asked for the disconnect ([`Io::Disconnect`]).
+    /// The service asked for the disconnect ([`Io::Disconnect`]), or the
+    /// reactor is stopping and closes every connection before
+    /// [`Service::shutdown`].
     ByUs,
     /// An outbound connect did not complete.
     ConnectFailed(std::io::ErrorKind),
@@ -145,4 +147,14 @@ pub trait Service {
 
     /// When the service next needs [`Service::tick`], if ever.
     fn next_wakeup(&self) -> Option<Time>;
+
+    /// The reactor is stopping (the service asked with [`Io::Stop`], or
+    /// Ctrl-C): every connection has been flushed as far as it would go
+    /// without blocking and reported [`Service::disconnected`]; this is the
+    /// last call. A service with state to save (a header store) saves it
+    /// here. Added after the first version of this trait, with a default
+    /// that does nothing, so existing services keep compiling.
+    fn shutdown(&mut self, now: Time) {
+        let _ = now;
+    }
 }
