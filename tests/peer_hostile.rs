@@ -512,3 +512,40 @@ fn many_peers_pushing_maximum_messages_stay_within_the_budget() {
         .iter()
         .all(|r| matches!(r, DisconnectReason::MessageTooLarge { max: 262_144, .. })));
 }
+
+#[test]
+fn a_fast_peer_saying_nothing_does_not_end_the_sync_before_the_others_are_ready() {
+    // Two outbound raw peers: A finishes its handshake at once and answers
+    // "nothing beyond your tip"; B is slow to answer its handshake but has
+    // headers. The sync must not be declared over on A's word alone.
+    let h = mainnet_headers(11);
+    let mut sim = Sim::new();
+    let e = sim.add_engine(engine(&[1, 2], 20));
+    let a = sim.add_raw(RawPeer::new(MAGIC));
+    let b = sim.add_raw(RawPeer::new(MAGIC));
+    sim.run_for(Duration::from_millis(10));
+    sim.raw(a).send(&version(7, 70016, 9));
+    sim.raw(a).send(&Verack);
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(sim.raw(a).commands().last(), Some(&"getheaders"));
+    sim.raw(a).send(&Headers(&[]));
+    sim.run_for(Duration::from_secs(5));
+    assert!(!sim.engine(e).is_synced(), "synced on the first peer's word");
+    sim.raw(b).send(&version(8, 70016, 9));
+    sim.raw(b).send(&Verack);
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(sim.raw(b).commands().last(), Some(&"getheaders"));
+    sim.raw(b).send(&Headers(&h[1..]));
+    sim.run_for(Duration::from_millis(10));
+    assert!(sim.engine(e).is_synced());
+    assert_eq!(sim.engine(e).height(), 10);
+    let synced: Vec<u32> = sim.nodes[e]
+        .events
+        .iter()
+        .filter_map(|ev| match ev {
+            Event::Synced { height, .. } => Some(*height),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(synced, [10]);
+}
