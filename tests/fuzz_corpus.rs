@@ -56,7 +56,9 @@ const TARGETS: [(&str, Check); 9] = [
     ("chain_rules", |d| bitwire::chain::fuzzing::check_rules(d, rules_context())),
     ("pow_hash", pow_hash::check),
     ("sync_engine", |d| bitwire::sync::fuzzing::run(d, sync_chain())),
-    ("peer_handshake", bitwire::peer::fuzzing::handshake),
+    ("peer_handshake", |d| {
+        bitwire::peer::fuzzing::handshake(d);
+    }),
 ];
 
 /// Runs `target`'s check on every file of corpus/<target>/; the error names
@@ -156,6 +158,18 @@ fn seeds_reach_deep() {
     let rej = tree.clone().accept(headers.as_slice(), u64::MAX / 4).unwrap_err();
     assert_eq!(rej.index, 2);
     assert!(matches!(rej.error.to_string().as_str(), "high-hash" | "bad-diffbits"), "{rej}");
+    // The handshake seeds that complete a handshake reach `Ready`; the
+    // hostile ones stop short of it.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/peer_handshake");
+    let state = |name: &str| {
+        bitwire::peer::fuzzing::handshake(&std::fs::read(format!("{dir}/{name}")).unwrap())
+    };
+    use bitwire::peer::HandshakeState::{AwaitVersion, Ready};
+    assert_eq!(state("outbound_full_handshake"), Ready);
+    assert_eq!(state("inbound_full_handshake"), Ready);
+    assert_eq!(state("negotiation_after_verack"), Ready);
+    assert_eq!(state("inbound_self_connection"), AwaitVersion);
+    assert_eq!(state("obsolete_version"), AwaitVersion);
 }
 
 #[test]

@@ -549,3 +549,52 @@ fn a_fast_peer_saying_nothing_does_not_end_the_sync_before_the_others_are_ready(
         .collect();
     assert_eq!(synced, [10]);
 }
+
+#[test]
+fn an_idle_peer_gives_its_buffer_back_even_in_the_middle_of_skipping_a_message() {
+    // The deframer keeps the buffer of the largest message seen; a quiet
+    // peer gives it back on tick. Here the peer goes quiet halfway through a
+    // message with a bad command (which is being skipped): the memory is
+    // released and the skip goes on, so the next ping is answered (replacing
+    // the deframer would have lost the skip and read the rest as garbage).
+    let h = mainnet_headers(2001);
+    let mut e = engine(&[], 21);
+    let p = PeerId(1);
+    let mut now = START;
+    e.connected(p, Sim::addr_of(1), Link::Inbound, now);
+    let mut bytes = Vec::new();
+    write_message(&mut bytes, MAGIC, &version(1, 70016, 9));
+    write_message(&mut bytes, MAGIC, &Verack);
+    write_message(&mut bytes, MAGIC, &Headers(&h[1..]));
+    let mut bad = Vec::new();
+    write_message(&mut bad, MAGIC, &Ping(0));
+    bad.truncate(24);
+    bad[4..16].copy_from_slice(b"bad\x7fcmd\0\0\0\0\0");
+    bad[16..20].copy_from_slice(&100_000u32.to_le_bytes());
+    bad.resize(24 + 100_000, 0x33);
+    bytes.extend_from_slice(&bad[..60_000]);
+    e.received(p, &bytes, now);
+    assert_eq!(e.height(), 2000);
+    let n = e.pending_output(p).len();
+    e.written(p, n);
+    assert!(e.peer_buffered_bytes(p).unwrap() > 200_000, "{:?}", e.peer_buffered_bytes(p));
+    now = now + Duration::from_secs(3 * 60);
+    e.tick(now);
+    let n = e.pending_output(p).len();
+    e.written(p, n);
+    e.tick(now);
+    assert!(
+        e.peer_buffered_bytes(p).unwrap() <= bitwire::peer::IDLE_INPUT_CAPACITY + 4096,
+        "{:?}",
+        e.peer_buffered_bytes(p)
+    );
+    let mut rest = bad[60_000..].to_vec();
+    write_message(&mut rest, MAGIC, &Ping(77));
+    e.received(p, &rest, now);
+    let mut pong = Vec::new();
+    write_message(&mut pong, MAGIC, &bitwire::wire::msg::Pong(77));
+    assert!(e.pending_output(p).ends_with(&pong), "the ping after the skipped message is answered");
+    let events: Vec<Event> = std::iter::from_fn(|| e.poll_event()).collect();
+    assert!(!events.iter().any(|ev| matches!(ev, Event::Disconnected { .. })), "{events:?}");
+    assert!(events.iter().any(|ev| matches!(ev, Event::FrameDropped { .. })));
+}

@@ -3,4 +3,6 @@
 //! `bitwire::peer::fuzzing`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| bitwire::peer::fuzzing::handshake(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    bitwire::peer::fuzzing::handshake(data);
+});

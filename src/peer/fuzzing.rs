@@ -88,9 +88,12 @@ struct Sent {
     commands: Vec<Command>,
 }
 
-/// Runs one program; any input is valid.
-pub fn handshake(data: &[u8]) {
-    let Some((&first, mut input)) = data.split_first() else { return };
+/// Runs one program; any input is valid. Returns where the handshake ended
+/// (for tests of the seeds).
+pub fn handshake(data: &[u8]) -> HandshakeState {
+    let Some((&first, mut input)) = data.split_first() else {
+        return HandshakeState::AwaitVersion;
+    };
     let link = if first & 1 == 0 { Link::Inbound } else { Link::Outbound };
     let mut local = Local::new(MAGIC);
     local.max_output = MAX_OUTPUT;
@@ -189,6 +192,7 @@ pub fn handshake(data: &[u8]) {
             "outbound sends version at once"
         );
     }
+    state
 }
 
 fn put(out: &mut Vec<u8>, m: &impl Encode) {
