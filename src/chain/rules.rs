@@ -28,6 +28,36 @@ pub trait ChainContext {
     /// The ancestor of `b` at `height` (`height <= self.height(b)`); `None`
     /// when that height is below the root.
     fn ancestor(&self, b: Self::Block, height: u32) -> Option<Self::Block>;
+
+    /// The `nBits` of the last block at or before `b` that is at a retarget
+    /// boundary (a multiple of `interval`) or not at the minimum difficulty
+    /// `limit_bits`: the walk-back of Core's `GetNextWorkRequired` on networks
+    /// with `fPowAllowMinDifficultyBlocks`. `None` when the walk would pass the
+    /// root. The walk can take a whole retarget period (regtest and long
+    /// testnet runs are all minimum difficulty), so a context may answer from
+    /// a cache; the default walks.
+    fn last_non_min_difficulty_bits(
+        &self,
+        b: Self::Block,
+        interval: u32,
+        limit_bits: CompactTarget,
+    ) -> Option<CompactTarget> {
+        walk_non_min_difficulty(self, b, interval, limit_bits)
+    }
+}
+
+/// The walk behind [`ChainContext::last_non_min_difficulty_bits`], block by block.
+pub fn walk_non_min_difficulty<C: ChainContext + ?Sized>(
+    ctx: &C,
+    mut b: C::Block,
+    interval: u32,
+    limit_bits: CompactTarget,
+) -> Option<CompactTarget> {
+    while !ctx.height(b).is_multiple_of(interval) && ctx.bits(b) == limit_bits {
+        // Core would keep walking below the anchor.
+        b = ctx.parent(b)?;
+    }
+    Some(ctx.bits(b))
 }
 
 /// Core's `CheckBlockHeader`: the proof of work of a header whose hash is `hash`.
@@ -94,15 +124,7 @@ pub fn next_work_required<C: ChainContext>(
                 return Some(limit_bits);
             }
             // Otherwise the last block that was not a min-difficulty exception.
-            let mut b = prev;
-            while ctx.height(b) % interval != 0 && ctx.bits(b) == limit_bits {
-                match ctx.parent(b) {
-                    Some(p) => b = p,
-                    // Core would keep walking below the anchor.
-                    None => return None,
-                }
-            }
-            return Some(ctx.bits(b));
+            return ctx.last_non_min_difficulty_bits(prev, interval, limit_bits);
         }
         return Some(ctx.bits(prev));
     }

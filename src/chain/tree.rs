@@ -168,6 +168,10 @@ pub struct HeaderTree {
     root_prev: BlockHash,
     /// The last `nBits` seen and its work: consecutive headers mostly share it.
     work_cache: (CompactTarget, U256),
+    /// On networks with min-difficulty blocks: the last entry added and its
+    /// [`ChainContext::last_non_min_difficulty_bits`], so the walk-back costs
+    /// one step for a header extending it instead of up to a retarget period.
+    walk_cache: Option<(u32, CompactTarget)>,
 }
 
 impl fmt::Debug for HeaderTree {
@@ -212,6 +216,7 @@ impl HeaderTree {
             root_height: height,
             root_prev: root.prev_hash(),
             work_cache: (root.bits(), work),
+            walk_cache: None,
         };
         tree.push_entry(root, hash, NO_PARENT, height, work);
         tree.index.insert(hash, 0);
@@ -445,6 +450,9 @@ impl HeaderTree {
         // but a saturated sum keeps the best-chain order meaningful regardless.
         let chainwork = p_work.saturating_add(&self.work_of(header.bits()));
         let idx = self.push_entry(header, hash, parent, p_height + 1, chainwork);
+        if self.params.allow_min_difficulty_blocks {
+            self.update_walk_cache(parent, idx);
+        }
         if index {
             self.index.insert(hash, idx);
         }
@@ -480,6 +488,24 @@ impl HeaderTree {
             height,
         });
         idx
+    }
+
+    /// Records the walk-back answer for the new entry `idx`: its own bits if
+    /// it ends a walk, else its parent's answer (cached when the parent was
+    /// the entry added before it, walked otherwise).
+    fn update_walk_cache(&mut self, parent: u32, idx: u32) {
+        let interval = self.params.difficulty_adjustment_interval();
+        let limit = self.params.pow_limit_bits();
+        let e = &self.entries[idx as usize];
+        let answer = if !e.height.is_multiple_of(interval) && CompactTarget(e.bits) == limit {
+            match self.walk_cache {
+                Some((b, bits)) if b == parent => Some(bits),
+                _ => rules::walk_non_min_difficulty(self, parent, interval, limit),
+            }
+        } else {
+            Some(CompactTarget(e.bits))
+        };
+        self.walk_cache = answer.map(|bits| (idx, bits));
     }
 
     /// Makes `new_tip` the best tip; returns the lowest height that changed.
@@ -613,6 +639,18 @@ impl ChainContext for HeaderTree {
     fn parent(&self, b: u32) -> Option<u32> {
         let p = self.entries[b as usize].prev;
         (p != NO_PARENT).then_some(p)
+    }
+
+    fn last_non_min_difficulty_bits(
+        &self,
+        b: u32,
+        interval: u32,
+        limit_bits: CompactTarget,
+    ) -> Option<CompactTarget> {
+        match self.walk_cache {
+            Some((cached, bits)) if cached == b => Some(bits),
+            _ => rules::walk_non_min_difficulty(self, b, interval, limit_bits),
+        }
     }
 
     fn ancestor(&self, b: u32, height: u32) -> Option<u32> {
