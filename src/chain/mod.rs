@@ -48,6 +48,7 @@
 
 mod error;
 pub mod fuzzing;
+mod index;
 pub mod mine;
 mod par;
 pub mod params;

@@ -29,6 +29,12 @@ pub trait ChainContext {
     /// when that height is below the root.
     fn ancestor(&self, b: Self::Block, height: u32) -> Option<Self::Block>;
 
+    /// `GetMedianTimePast` of `b` (see [`median_time_past`], which is the
+    /// default); a context may answer from a cache.
+    fn median_time_past(&self, b: Self::Block) -> Option<i64> {
+        median_time_past(self, b)
+    }
+
     /// The `nBits` of the last block at or before `b` that is at a retarget
     /// boundary (a multiple of `interval`) or not at the minimum difficulty
     /// `limit_bits`: the walk-back of Core's `GetNextWorkRequired` on networks
@@ -71,7 +77,7 @@ pub fn check_header(
 
 /// `GetMedianTimePast` of `prev`: the median time of `prev` and up to 10 of
 /// its ancestors. `None` when fewer than 11 are known and the root is not genesis.
-pub fn median_time_past<C: ChainContext>(ctx: &C, prev: C::Block) -> Option<i64> {
+pub fn median_time_past<C: ChainContext + ?Sized>(ctx: &C, prev: C::Block) -> Option<i64> {
     // Filled from the end, so the array is in chain order: block times are
     // nearly sorted already and the insertion sort below does little work.
     let mut times = [0i64; MEDIAN_TIME_SPAN];
@@ -90,7 +96,12 @@ pub fn median_time_past<C: ChainContext>(ctx: &C, prev: C::Block) -> Option<i64>
     if n < MEDIAN_TIME_SPAN && ctx.height(last) != 0 {
         return None; // the chain is cut at an anchor: the median is unknown
     }
-    let t = &mut times[MEDIAN_TIME_SPAN - n..];
+    Some(median_of(&mut times[MEDIAN_TIME_SPAN - n..]))
+}
+
+/// The median of `t` as Core takes it (`pbegin[(pend - pbegin) / 2]` after
+/// sorting), sorting `t` in place; best when `t` is nearly sorted already.
+pub fn median_of(t: &mut [i64]) -> i64 {
     for i in 1..t.len() {
         let v = t[i];
         let mut j = i;
@@ -100,8 +111,7 @@ pub fn median_time_past<C: ChainContext>(ctx: &C, prev: C::Block) -> Option<i64>
         }
         t[j] = v;
     }
-    // Core: pbegin[(pend - pbegin) / 2] of the sorted times.
-    Some(t[n / 2])
+    t[t.len() / 2]
 }
 
 /// Core's `GetNextWorkRequired`: the `nBits` a header at `prev`'s height + 1
@@ -183,7 +193,7 @@ pub fn contextual_check<C: ChainContext>(
         }
     }
 
-    if let Some(mtp) = median_time_past(ctx, prev) {
+    if let Some(mtp) = ctx.median_time_past(prev) {
         if i64::from(time) <= mtp {
             return Err(HeaderError::TimeTooOld { time, median_time_past: mtp });
         }
