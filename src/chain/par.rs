@@ -22,9 +22,12 @@ use crate::wire::{BlockHash, BlockHeader};
 /// that the last chunks leave the cores little imbalance.
 pub const PAR_CHUNK_HEADERS: usize = 2048;
 
-/// One chunk's hashes, filled by whichever thread claims it.
-struct Chunk<'a> {
-    hashes: Mutex<&'a mut [BlockHash]>,
+/// One chunk's hashes, filled by whichever thread claims it. Each chunk has
+/// its own small buffer, freed once validated: heap memory that is reused,
+/// where one buffer for a million hashes would be 32 MB of fresh pages, each
+/// page faulting on first write.
+struct Chunk {
+    hashes: Mutex<Vec<BlockHash>>,
     done: AtomicBool,
 }
 
@@ -35,7 +38,7 @@ impl HeaderTree {
     /// header. Batches under two [`PAR_MIN_HEADERS_PER_THREAD`] shares, and
     /// single-core machines, take the one-thread path.
     ///
-    /// Allocates one hash buffer for the batch (32 bytes per header) and, as
+    /// Allocates a hash buffer per chunk of [`PAR_CHUNK_HEADERS`] and, as
     /// [`HeaderTree::accept`] does, tree room as it grows (call
     /// [`HeaderTree::reserve`] first when the size is known).
     pub fn accept_par(
@@ -57,15 +60,14 @@ impl HeaderTree {
         threads: usize,
     ) -> Result<Accepted, HeaderRejection> {
         let kernel = Kernel::best();
-        let mut hashes = vec![BlockHash::ZERO; headers.len()];
         let threads = threads.min(headers.len() / PAR_MIN_HEADERS_PER_THREAD).max(1);
         if threads == 1 {
+            let mut hashes = vec![BlockHash::ZERO; headers.len()];
             kernel.hash_into(headers, &mut hashes);
             return self.accept_hashed(headers, &hashes, now);
         }
-        let chunks: Vec<Chunk<'_>> = hashes
-            .chunks_mut(PAR_CHUNK_HEADERS)
-            .map(|h| Chunk { hashes: Mutex::new(h), done: AtomicBool::new(false) })
+        let chunks: Vec<Chunk> = (0..headers.len().div_ceil(PAR_CHUNK_HEADERS))
+            .map(|_| Chunk { hashes: Mutex::new(Vec::new()), done: AtomicBool::new(false) })
             .collect();
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
@@ -74,10 +76,10 @@ impl HeaderTree {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(chunk) = chunks.get(i) else { return false };
             let start = i * PAR_CHUNK_HEADERS;
-            let mut out = chunk.hashes.lock().unwrap_or_else(PoisonError::into_inner);
-            let len = out.len();
-            kernel.hash_into(&headers[start..start + len], &mut out);
-            drop(out);
+            let batch = &headers[start..(start + PAR_CHUNK_HEADERS).min(headers.len())];
+            let mut out = vec![BlockHash::ZERO; batch.len()];
+            kernel.hash_into(batch, &mut out);
+            *chunk.hashes.lock().unwrap_or_else(PoisonError::into_inner) = out;
             chunk.done.store(true, Ordering::Release);
             true
         };
@@ -105,7 +107,9 @@ impl HeaderTree {
                         }
                     }
                     let start = i * PAR_CHUNK_HEADERS;
-                    let out = chunk.hashes.lock().unwrap_or_else(PoisonError::into_inner);
+                    let out = std::mem::take(
+                        &mut *chunk.hashes.lock().unwrap_or_else(PoisonError::into_inner),
+                    );
                     let batch = &headers[start..start + out.len()];
                     match self.accept_hashed(batch, &out, now) {
                         Ok(acc) => merge(&mut total, &acc),
