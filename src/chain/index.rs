@@ -55,6 +55,14 @@ impl HashIndex {
         self.slots.len() - 1
     }
 
+    /// Loads the home slot of `hash` and returns it: called for a hash to be
+    /// inserted soon, it starts that cache miss early, so that the misses of
+    /// several upcoming inserts overlap instead of waiting in turn.
+    #[inline]
+    pub(super) fn touch(&self, hash: &BlockHash) -> u64 {
+        self.slots[self.home(self.tag(hash))]
+    }
+
     /// The entry number of `hash`; `key(i)` is entry `i`'s hash.
     #[inline]
     pub(super) fn get(&self, hash: &BlockHash, key: impl Fn(u32) -> BlockHash) -> Option<u32> {

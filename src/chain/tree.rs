@@ -23,6 +23,9 @@ use super::HeaderError;
 use crate::pow::{hash_headers, work_from_bits, CompactTarget, U256};
 use crate::wire::{BlockHash, BlockHeader};
 
+/// How many headers ahead [`HeaderTree::accept_hashed`] touches the index.
+const TOUCH_AHEAD: usize = 32;
+
 /// Marks "no parent" in [`Entry::prev`].
 const NO_PARENT: u32 = u32::MAX;
 
@@ -330,6 +333,17 @@ impl HeaderTree {
         let old_tip = *self.best.last().expect("root");
         let mut acc = Accepted { new: 0, known: 0, best_tip_changed: false, reorg_height: None };
         for (i, (header, hash)) in headers.into_iter().zip(hashes).enumerate() {
+            // The index slots of the next group of headers, loaded together:
+            // each insert is a cache miss in a large tree; loaded in a tight
+            // run the misses overlap, one by one they wait in turn.
+            if i % TOUCH_AHEAD == 0 {
+                let ahead = hashes.get(i + TOUCH_AHEAD..i + 2 * TOUCH_AHEAD).unwrap_or(&[]);
+                let mut sum = 0u64;
+                for h in ahead {
+                    sum = sum.wrapping_add(self.index.touch(h));
+                }
+                std::hint::black_box(sum);
+            }
             if let Err(error) = self.accept_one(header, hash, now, &mut acc) {
                 acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
                 return Err(HeaderRejection { index: i, hash: *hash, error, accepted: acc });
@@ -495,23 +509,25 @@ impl HeaderTree {
     /// by one when the parent's is cached and full, else walked.
     fn update_mtp_cache(&mut self, parent: u32, idx: u32) {
         let time = self.entries[idx as usize].time;
-        self.mtp_cache = match self.mtp_cache {
-            Some((p, mut w, oldest)) if p == parent => {
-                w[usize::from(oldest)] = time;
-                Some((idx, w, (oldest + 1) % MEDIAN_TIME_SPAN as u8))
+        // Updated in place: copying the array out and back after a 4-byte
+        // write stalls store forwarding, as shifting did.
+        if let Some((p, w, oldest)) = &mut self.mtp_cache {
+            if *p == parent {
+                w[usize::from(*oldest)] = time;
+                *oldest = (*oldest + 1) % MEDIAN_TIME_SPAN as u8;
+                *p = idx;
+                return;
             }
-            _ => {
-                let mut w = [0u32; MEDIAN_TIME_SPAN];
-                let mut cur = Some(idx);
-                let mut n = 0;
-                while let (Some(b), true) = (cur, n < MEDIAN_TIME_SPAN) {
-                    w[MEDIAN_TIME_SPAN - 1 - n] = self.entries[b as usize].time;
-                    n += 1;
-                    cur = self.parent(b);
-                }
-                (n == MEDIAN_TIME_SPAN).then_some((idx, w, 0))
-            }
-        };
+        }
+        let mut w = [0u32; MEDIAN_TIME_SPAN];
+        let mut cur = Some(idx);
+        let mut n = 0;
+        while let (Some(b), true) = (cur, n < MEDIAN_TIME_SPAN) {
+            w[MEDIAN_TIME_SPAN - 1 - n] = self.entries[b as usize].time;
+            n += 1;
+            cur = self.parent(b);
+        }
+        self.mtp_cache = (n == MEDIAN_TIME_SPAN).then_some((idx, w, 0));
     }
 
     /// Records the walk-back answer for the new entry `idx`: its own bits if
