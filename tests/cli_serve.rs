@@ -19,11 +19,26 @@ const HEADERS: &str =
 const TESTNET3: &str =
     concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/testnet3_0_9999.bin");
 
-fn temp_dir(name: &str) -> PathBuf {
+/// A scratch directory, removed when dropped (also when a test fails).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn join(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("bitwire-cli-serve-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 /// Starts `bitwire serve` with `args` plus a loopback port; returns the
@@ -208,7 +223,6 @@ fn serve_from_a_synced_data_directory() {
         (Some(39999), Some(39999))
     );
     assert_eq!(stop(server)["headers_served"], 39999);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -248,5 +262,4 @@ fn serve_refuses_bad_header_files_with_the_reason() {
     assert!(err.contains("cannot read /nonexistent/headers.bin"), "{err}");
     let (code, _) = run(&["--network", "main", "--headers", HEADERS, "--datadir", "x"]);
     assert_eq!(code, Some(2));
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -49,11 +49,29 @@ fn expected_chainwork() -> String {
     hex::encode(work.unwrap().to_be_bytes())
 }
 
-fn temp_dir(name: &str) -> PathBuf {
+/// A scratch directory, removed when dropped (also when a test fails).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn to_str(&self) -> Option<&str> {
+        self.0.to_str()
+    }
+    fn join(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("bitwire-cli-sync-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 /// A child process whose stderr lines are collected by a thread.
@@ -228,7 +246,6 @@ fn serve_process_and_sync_process_over_loopback() {
     assert_eq!(summary["peers"], 1);
     assert!(log.contains("caught up, served 39999 headers in"), "{log}");
     assert!(log.contains("headers/s"), "{log}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -254,7 +271,6 @@ fn several_servers_at_once_share_the_work() {
         total += served;
     }
     assert_eq!(total, 39999, "every header was fetched exactly once");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Output queued per peer by a wrapper, drained by the reactor.
@@ -449,7 +465,6 @@ fn a_server_that_goes_silent_mid_sync_is_dropped_and_the_sync_completes() {
     assert!(!silent.muted.is_empty(), "the silent server never went silent");
     let (summary, _) = honest.stop_server();
     assert!(summary["headers_served"].as_u64().unwrap() >= 39999 - 2000);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -477,7 +492,6 @@ fn a_lying_server_is_dropped_with_the_reason_and_the_sync_completes() {
     let (liar, _, _) = liar.stop().unwrap();
     assert!(liar.lies >= 1, "the liar was never asked");
     honest.stop_server();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -508,7 +522,6 @@ fn a_sync_resumes_from_the_store() {
     let (code, json, err) = sync(&["--datadir", data]);
     assert_synced_to_bundled_tip(code, &json, &err);
     assert_eq!(json["headers_synced"], 0);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -543,7 +556,6 @@ fn ctrl_c_stops_the_sync_with_the_store_saved() {
     let (code, json, err) = sync(&["--datadir", data]);
     assert_synced_to_bundled_tip(code, &json, &err);
     assert_eq!(json["headers_synced"], 19999);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -559,6 +571,13 @@ fn bad_arguments_exit_2_and_help_exits_0() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("offline default serves the bundled mainnet")
     );
+    // Regtest has no DNS seeds (Core lists none): nothing to dial.
+    let dir = temp_dir("regtest-seeds");
+    let out =
+        run(&["sync", "--network", "regtest", "--dns-seed", "--datadir", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no peer to sync from (the regtest DNS seeds gave no address)"), "{err}");
     let out = run(&["sync", "--help"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--dns-seed"));
@@ -586,5 +605,82 @@ fn a_chain_below_the_minimum_chain_work_is_not_stored() {
     let out = Command::new(BIN).args(["sync", "--min-chain-work", "xyz"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected up to 64 hex digits"));
-    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A one-connection attacker on a plain socket: accepts, writes `bytes`,
+/// then either hangs up at once or waits for the other side to close.
+fn attacker(bytes: Vec<u8>, hang_up: bool) -> SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else { return };
+        let _ = s.write_all(&bytes);
+        if !hang_up {
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+    });
+    addr
+}
+
+fn version_bytes(magic: bitwire::Magic) -> Vec<u8> {
+    use bitwire::wire::msg::Version;
+    use bitwire::wire::{write_message, NetAddr, ServiceFlags};
+    let mut out = Vec::new();
+    write_message(
+        &mut out,
+        magic,
+        &Version {
+            version: 70016,
+            services: ServiceFlags(ServiceFlags::NETWORK.0 | ServiceFlags::WITNESS.0),
+            timestamp: Time::now().as_secs() as i64,
+            receiver: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
+            sender: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
+            nonce: 42,
+            user_agent: b"/attacker:0/",
+            start_height: 900_000,
+            relay: false,
+        },
+    );
+    out
+}
+
+#[test]
+fn hostile_streams_beside_an_honest_server_do_not_stop_the_sync() {
+    let main = Network::Main.magic();
+    // Garbage: bytes that are not a message start.
+    let garbage: Vec<u8> =
+        (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage = attacker(garbage, false);
+    // A well-formed version, on testnet3's magic.
+    let wrong_magic = attacker(version_bytes(Network::Testnet3.magic()), false);
+    // Mainnet magic and "version", declaring 4 GiB of payload.
+    let mut huge = version_bytes(main)[..24].to_vec();
+    huge[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
+    let oversized = attacker(huge, false);
+    // Half a version message, then the connection closes.
+    let half = version_bytes(main);
+    let cut = attacker(half[..half.len() / 2].to_vec(), true);
+
+    let (honest, honest_addr) = Proc::serve(HEADERS);
+    let dir = temp_dir("hostile");
+    let mut args = vec!["--min-chain-work", "0", "--datadir", dir.to_str().unwrap()];
+    let addrs: Vec<String> =
+        [garbage, wrong_magic, oversized, cut, honest_addr].iter().map(|a| a.to_string()).collect();
+    for a in &addrs {
+        args.extend(["--connect", a.as_str()]);
+    }
+    let (code, json, err) = sync(&args);
+    assert_synced_to_bundled_tip(code, &json, &err);
+    assert_eq!(json["peers"], 1, "only the honest server finished a handshake");
+    let said = |addr: SocketAddr, what: &str| {
+        let want = format!("{addr} disconnected: {what}");
+        assert!(err.contains(&want), "missing {want:?} in:\n{err}");
+    };
+    said(garbage, "framing error: bad magic");
+    said(wrong_magic, "framing error: bad magic: expected f9beb4d9, found 0b110907");
+    said(oversized, "framing error: oversized payload: declared 4294967295 bytes");
+    // A plain close, or a reset when our own version was still unread.
+    said(cut, "connection closed");
+    honest.stop_server();
 }

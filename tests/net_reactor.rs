@@ -678,3 +678,62 @@ fn handle_stops_a_busy_reactor_and_closes_every_connection() {
     let (echo, _, _) = stop();
     assert_eq!(echo.inner.closed, [Closed::ByPeer; 10]);
 }
+
+/// A service whose timer is always due, around another service.
+struct AlwaysDue<S> {
+    inner: S,
+    ticks: u64,
+}
+
+impl<S: Service> Service for AlwaysDue<S> {
+    fn connected(&mut self, p: PeerId, a: SocketAddr, l: Link, now: Time) {
+        self.inner.connected(p, a, l, now);
+    }
+    fn connect_failed(&mut self, a: SocketAddr, e: ErrorKind, now: Time) {
+        self.inner.connect_failed(a, e, now);
+    }
+    fn disconnected(&mut self, p: PeerId, why: Closed, now: Time) {
+        self.inner.disconnected(p, why, now);
+    }
+    fn received(&mut self, p: PeerId, bytes: &[u8], now: Time) {
+        self.inner.received(p, bytes, now);
+    }
+    fn pending_output(&self, p: PeerId) -> &[u8] {
+        self.inner.pending_output(p)
+    }
+    fn written(&mut self, p: PeerId, n: usize) {
+        self.inner.written(p, n);
+    }
+    fn tick(&mut self, now: Time) {
+        self.ticks += 1;
+        self.inner.tick(now);
+    }
+    fn next_io(&mut self) -> Option<Io> {
+        self.inner.next_io()
+    }
+    fn next_wakeup(&self) -> Option<Time> {
+        Some(Time(0))
+    }
+}
+
+#[test]
+fn a_timer_that_stays_due_does_not_starve_the_sockets() {
+    let (addr, stop) = spawn_echo(Config::default(), 1);
+    let script = Script {
+        io: VecDeque::from([Io::Connect(addr)]),
+        on_connect: b"hello".to_vec(),
+        // connected, received 5: then stop (our shutdown closes it).
+        stop_after_events: 2,
+        ..Script::default()
+    };
+    let mut service = Checked::new(AlwaysDue { inner: script, ticks: 0 });
+    let (exit, _) = Reactor::new(Config::default()).unwrap().run(&mut service).unwrap();
+    assert_eq!(exit, Exit::Stopped);
+    assert_eq!(
+        service.inner.inner.events,
+        ["connected Outbound", "received 5", "disconnected ByUs"]
+    );
+    assert!(service.inner.ticks > 0);
+    let (echo, _, _) = stop();
+    assert_eq!(echo.inner.closed, [Closed::ByPeer]);
+}

@@ -323,13 +323,18 @@ impl Watch {
         let rate = f64::from(done) / self.start.elapsed().as_secs_f64().max(1e-9);
         // The target is the best height a peer claimed; unknown until one
         // finishes its handshake.
-        let of = match self.target.max(height) {
+        let target = self.target.max(height);
+        let done = if target == 0 { 0.0 } else { f64::from(height) / f64::from(target) };
+        let of = match target {
             0 => "?".to_string(),
-            t => format!("{t} ({:.1}%)", 100.0 * f64::from(height) / f64::from(t)),
+            t => format!("{t} ({:.1}%)", 100.0 * done),
         };
         let peers = engine.ready_count();
         if self.tty {
-            eprint!("\r\x1b[Kheight {height}/{of}  {rate:.0} headers/s  {peers} peers");
+            const WIDTH: usize = 24;
+            let filled = ((done * WIDTH as f64) as usize).min(WIDTH);
+            let bar = format!("{}{}", "#".repeat(filled), ".".repeat(WIDTH - filled));
+            eprint!("\r\x1b[K[{bar}] height {height}/{of}  {rate:.0} headers/s  {peers} peers");
             self.printed = true;
         } else {
             eprintln!("height {height}/{of} {rate:.0} headers/s {peers} peers");

@@ -321,20 +321,23 @@ impl Reactor {
             if self.stopping {
                 break Exit::Stopped;
             }
+            // Timers, then the poll. No `continue` here: a service whose
+            // wakeup stays in the past after its tick must not starve the
+            // sockets; it gets ticked again after a short poll instead.
             if service.next_wakeup().is_some_and(|w| w <= now) {
                 service.tick(now);
                 self.drain_io(service, now);
-                continue;
             }
-            if self.expire_connects(service, now) {
-                continue;
-            }
+            self.expire_connects(service, now);
             if self.accept_retry.is_some_and(|t| t <= now) {
                 self.accept_retry = None;
                 for i in 0..self.listeners.len() {
                     self.accept(i, service, now);
                 }
-                continue;
+            }
+            self.drain_io(service, now);
+            if self.stopping || self.handle.is_stopped() {
+                continue; // leave through the checks at the top
             }
 
             let timeout = self.timeout(service, now);
@@ -523,9 +526,8 @@ impl Reactor {
         self.drain_io(service, now);
     }
 
-    /// Fails the connects past their deadline; true if there was one.
-    fn expire_connects<S: Service + ?Sized>(&mut self, service: &mut S, now: Time) -> bool {
-        let mut expired = false;
+    /// Fails the connects past their deadline.
+    fn expire_connects<S: Service + ?Sized>(&mut self, service: &mut S, now: Time) {
         while let Some(&(started, peer)) = self.connects.front() {
             let pending = self.conns.get(&peer).is_some_and(|c| c.connecting);
             if !pending {
@@ -537,13 +539,11 @@ impl Reactor {
             }
             self.connects.pop_front();
             if let Some(conn) = self.remove(peer) {
-                expired = true;
                 self.stats.connect_failed += 1;
                 service.connect_failed(conn.addr, ErrorKind::TimedOut, now);
                 self.drain_io(service, now);
             }
         }
-        expired
     }
 
     /// Reads until `WouldBlock`, the read budget, or the end of the peer.

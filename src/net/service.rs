@@ -87,7 +87,9 @@ pub enum Closed {
     ByPeer,
     /// A socket error (reset, refused, unreachable...).
     Error(std::io::ErrorKind),
-    /// The service asked for the disconnect ([`Io::Disconnect`]).
+    /// The service asked for the disconnect ([`Io::Disconnect`]), or the
+    /// reactor is stopping and closes every connection before
+    /// [`Service::shutdown`].
     ByUs,
     /// An outbound connect did not complete.
     ConnectFailed(std::io::ErrorKind),

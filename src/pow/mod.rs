@@ -16,6 +16,7 @@ pub use target::{check_proof_of_work, derive_target, work_from_bits, work_from_t
 pub use u256::U256;
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use crate::wire::{BlockHash, BlockHeader};
@@ -48,22 +49,24 @@ where
 /// The fewest headers per thread for [`par_hash_headers`] to start another
 /// thread.
 ///
-/// Starting and joining a scoped thread costs a few tens of microseconds; 4096
-/// headers are about half a millisecond of hashing with the best kernel, so
-/// the start-up cost stays under a tenth of the work it takes over. Smaller
-/// batches (a single 2000-header `headers` message included) are hashed on the
-/// calling thread.
+/// Splitting costs about 25 µs of CPU per call here (thread start and join;
+/// BENCHMARKS.md "Hashing": `par_hash_headers` spends 81% to 92% of one
+/// core's CPU time per header on 8,192 headers, 95% on 40,000). 4096 headers
+/// are about 160 µs of AVX-512 hashing (about 300 µs with SHA-NI), so with at
+/// least that much per thread the split pays clearly (1.4x to 1.6x at 8,192
+/// headers, 1.8x at 40,000 on two cores); a single 2000-header `headers`
+/// message would gain little and is hashed on the calling thread.
 pub const PAR_MIN_HEADERS_PER_THREAD: usize = 4096;
 
 /// Hashes a batch of headers on every available core, appending one hash per
 /// header to `out`, in order.
 ///
-/// The batch is cut into one contiguous share per thread (at most
-/// [`std::thread::available_parallelism`] threads, each with at least
-/// [`PAR_MIN_HEADERS_PER_THREAD`] headers); the calling thread hashes the first
-/// share itself. If the operating system refuses a thread, that share is
-/// hashed on the calling thread instead. The result is identical to
-/// [`hash_headers`].
+/// Uses at most [`std::thread::available_parallelism`] threads, each with at
+/// least [`PAR_MIN_HEADERS_PER_THREAD`] headers, the calling thread among them.
+/// The batch is cut into pieces of [`PAR_PIECE_HEADERS`] that every thread
+/// takes in turn until none is left, so a thread that starts late (a busy
+/// machine) or not at all (the operating system refused it) only shifts
+/// pieces to the others. The result is identical to [`hash_headers`].
 pub fn par_hash_headers(headers: &[BlockHeader], out: &mut Vec<BlockHash>) {
     let kernel = Kernel::best();
     let start = out.len();
@@ -75,30 +78,38 @@ pub fn par_hash_headers(headers: &[BlockHeader], out: &mut Vec<BlockHash>) {
         kernel.hash_into(headers, dst);
         return;
     }
-    // Whole groups of lanes per share, so only the last share has a tail.
-    let share = headers.len().div_ceil(threads).next_multiple_of(kernel.lanes());
-    // Each share sits in a slot that the thread hashing it empties; a share
-    // whose thread could not be started is still in its slot afterwards.
-    let slots: Vec<Mutex<Option<Share<'_>>>> =
-        headers.chunks(share).zip(dst.chunks_mut(share)).map(|s| Mutex::new(Some(s))).collect();
-    let run = |slot: &Mutex<Option<Share<'_>>>| {
-        let taken = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some((h, o)) = taken {
-            kernel.hash_into(h, o);
+    // Each piece sits in a slot until a thread takes it out to hash it.
+    let pieces: Vec<Mutex<Option<Piece<'_>>>> = headers
+        .chunks(PAR_PIECE_HEADERS)
+        .zip(dst.chunks_mut(PAR_PIECE_HEADERS))
+        .map(|p| Mutex::new(Some(p)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        while let Some(slot) = pieces.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let taken = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+            if let Some((h, o)) = taken {
+                kernel.hash_into(h, o);
+            }
         }
     };
     std::thread::scope(|scope| {
-        for slot in &slots[1..] {
+        for _ in 1..threads {
             let builder = std::thread::Builder::new().name("bitwire-hash".into());
-            // On error the share stays in its slot and is hashed below.
-            let _ = builder.spawn_scoped(scope, move || run(slot));
+            // A refused thread leaves its pieces to the others.
+            let _ = builder.spawn_scoped(scope, work);
         }
-        slots.iter().for_each(run);
+        work();
     });
 }
 
-/// A share of [`par_hash_headers`]'s work: headers and where their hashes go.
-type Share<'a> = (&'a [BlockHeader], &'a mut [BlockHash]);
+/// The size of the pieces [`par_hash_headers`] hands out: a multiple of every
+/// kernel's lane count, about 40 µs of hashing, so handing one out (an atomic
+/// add and an uncontended lock) costs nothing beside it.
+pub const PAR_PIECE_HEADERS: usize = 1024;
+
+/// A piece of [`par_hash_headers`]'s work: headers and where their hashes go.
+type Piece<'a> = (&'a [BlockHeader], &'a mut [BlockHash]);
 
 /// The number of cores to use, read once (it costs system calls on Linux).
 fn cores() -> usize {

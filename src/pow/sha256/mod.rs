@@ -27,6 +27,7 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
 mod consts;
 #[cfg(target_arch = "x86_64")]
 mod lanes;
@@ -221,6 +222,7 @@ impl Kernel {
 }
 
 /// A kernel for a single header.
+#[cfg(target_arch = "x86_64")]
 type OneFn = fn(&[&[u8; 80]; 1]) -> [[u8; 32]; 1];
 
 impl fmt::Debug for Kernel {
@@ -243,6 +245,7 @@ pub(crate) fn sha2_sha256d(data: &[u8]) -> [u8; 32] {
 /// Feeds `headers` to `full` in groups of `L`. A shorter last group of `n`
 /// headers goes to `full` padded with copies of its last header when
 /// `n >= pad_from`, else to `one` header by header.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn groups<'a, const L: usize>(
     mut headers: impl Iterator<Item = &'a BlockHeader>,
