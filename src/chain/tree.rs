@@ -616,13 +616,28 @@ impl HeaderTree {
         max: usize,
     ) -> Vec<BlockHeader> {
         let mut out = Vec::new();
+        self.headers_after_into(locator, stop, max, &mut out);
+        out
+    }
+
+    /// [`HeaderTree::headers_after`] into the caller's buffer, which is
+    /// cleared first: a server that keeps one buffer answers every
+    /// `getheaders` without allocating once it has held `max` headers.
+    pub fn headers_after_into(
+        &self,
+        locator: &[BlockHash],
+        stop: BlockHash,
+        max: usize,
+        out: &mut Vec<BlockHeader>,
+    ) {
+        out.clear();
         if max == 0 {
-            return out;
+            return;
         }
         let start = if locator.is_empty() {
             match self.find(&stop) {
                 Some(i) if self.on_best(i) => self.entries[i as usize].height,
-                _ => return out,
+                _ => return,
             }
         } else {
             self.find_fork(locator) + 1
@@ -637,7 +652,6 @@ impl HeaderTree {
                 break;
             }
         }
-        out
     }
 
     /// Core's `FindForkInGlobalIndex`: the height of the first locator entry on
