@@ -153,7 +153,9 @@ pub struct HeaderTree {
     /// stalls store-to-load forwarding (measured: half of `insert`).
     mtp_cache: Option<(u32, [u32; MEDIAN_TIME_SPAN], u8)>,
     /// The last valid `nBits` seen and its target: consecutive headers mostly
-    /// share it, and expanding it is a 256-bit shift.
+    /// share it, and expanding it is a 256-bit shift. (Fuzzing builds check
+    /// proof of work the fuzzing way and do not use it.)
+    #[cfg_attr(fuzzing, allow(dead_code))]
     target_cache: Option<(CompactTarget, U256)>,
 }
 
