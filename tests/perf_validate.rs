@@ -90,3 +90,24 @@ fn min_difficulty_walk_cache_agrees_with_the_walk_across_forks() {
     let mut window = ChainWindow::from_tree(&tree, &main[2999].block_hash()).unwrap();
     assert_eq!(window.extend(&more, NOW), Ok(600));
 }
+
+#[test]
+fn window_walk_cache_agrees_with_the_tree_on_real_testnet3() {
+    // testnet3 allows min-difficulty blocks; its first 10,000 headers mix
+    // retargeted and minimum-difficulty blocks, so a wrong cached walk-back
+    // answer would be a bad-diffbits rejection somewhere.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/testnet3_0_9999.bin");
+    let bytes = std::fs::read(path).unwrap();
+    let headers = <[BlockHeader]>::ref_from_bytes(&bytes).unwrap();
+    let p = Params::for_network(Network::Testnet3);
+    let limit = p.pow_limit_bits();
+    let mixed = headers.iter().filter(|h| h.bits() != limit).count();
+    assert!(mixed > 100, "{mixed} headers above the minimum difficulty");
+    let mut tree = HeaderTree::new(p);
+    tree.accept(&headers[..2100], NOW).unwrap();
+    let mut window = ChainWindow::from_tree(&tree, &headers[2099].block_hash()).unwrap();
+    assert_eq!(window.extend(&headers[2100..], NOW), Ok(headers.len() - 2100));
+    tree.accept(&headers[2100..], NOW).unwrap();
+    assert_eq!(window.tip_hash(), tree.tip().hash);
+    assert_eq!(window.chainwork(), tree.tip().chainwork);
+}
