@@ -44,6 +44,18 @@ fn validate(c: &mut Criterion) {
         })
     });
 
+    // The same on every core: `bitwire validate`'s path (hashing on both
+    // cores, overlapped with the rules and the tree).
+    g.bench_function("bitwire_full_rules_all_cores", |b| {
+        b.iter(|| {
+            let headers = <[BlockHeader]>::ref_from_bytes(&bytes).unwrap();
+            let mut tree = HeaderTree::new(main);
+            tree.reserve(n);
+            tree.accept_par(headers, NOW).unwrap();
+            black_box(tree.tip())
+        })
+    });
+
     // The same work as the rust-bitcoin line below: view, hash, proof of work.
     g.bench_function("bitwire_hash_and_pow", |b| {
         b.iter(|| {

@@ -72,3 +72,106 @@ pub fn mine_chain(
     }
     out
 }
+
+/// A long chain for benchmarks: `count` headers extending `parent` (whose
+/// hash is `parent_hash`), at the network's minimum difficulty and version 4
+/// (valid on regtest, where that is the only difficulty), with realistic
+/// timestamps: each `spacing` seconds after its parent on average, spread
+/// uniformly from `spacing / 2` before the parent to `5 * spacing / 2` after
+/// it, so about a sixth of the blocks are older than their parent (mainnet
+/// has such blocks too), yet each is after the median time past of its 11
+/// predecessors (Core's `time-too-old` rule; the generator knows only
+/// `parent` of the chain before it, so from a parent other than genesis the
+/// first blocks may break that rule). `seed` varies the times and
+/// merkle roots. Keep `count * spacing` within the time since the parent, or
+/// the chain ends in the future (`time-too-new`): a million regtest headers
+/// at 400 seconds end in 2023.
+///
+/// Generating is cheap: each header is hashed once per nonce tried (about
+/// two at regtest's `powLimit`), and the hash found is the next header's
+/// previous-block hash, so a million headers take well under a second.
+pub fn generate_chain(
+    params: &Params,
+    parent: &BlockHeader,
+    parent_hash: BlockHash,
+    count: usize,
+    spacing: u32,
+    seed: u64,
+) -> Vec<BlockHeader> {
+    let mut out: Vec<BlockHeader> = Vec::with_capacity(count);
+    let bits = U32::new(params.pow_limit_bits().to_consensus());
+    // The last (up to) 11 times, oldest first, for the median time past.
+    let mut recent: Vec<u32> = Vec::with_capacity(12);
+    recent.push(parent.time());
+    let mut sorted = Vec::with_capacity(11);
+    let mut prev_hash = parent_hash;
+    let mut prev_time = parent.time();
+    // xorshift64*: reproducible and fast; quality is not a concern here.
+    let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let span = u64::from(spacing) * 3 + 1;
+    let back = i64::from(spacing / 2);
+    for i in 0..count {
+        let r = next();
+        sorted.clear();
+        sorted.extend_from_slice(&recent);
+        sorted.sort_unstable();
+        // Core's GetMedianTimePast: the upper median of fewer than 11.
+        let mtp = sorted[sorted.len() / 2];
+        // prev + uniform(-spacing/2 ..= 5*spacing/2), kept above the MTP.
+        let t = (i64::from(prev_time) - back + (r % span) as i64).max(i64::from(mtp) + 1);
+        let time = u32::try_from(t).unwrap_or(u32::MAX);
+        let mut merkle_root = [0u8; 32];
+        merkle_root[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        merkle_root[8..16].copy_from_slice(&r.to_le_bytes());
+        merkle_root[16..24].copy_from_slice(&seed.to_le_bytes());
+        let mut h = BlockHeader {
+            version: I32::new(4),
+            prev_blockhash: prev_hash,
+            merkle_root,
+            time: U32::new(time),
+            bits,
+            nonce: U32::new(0),
+        };
+        match mine(&mut h, u32::MAX) {
+            Some(hash) => prev_hash = hash,
+            None => break,
+        }
+        if recent.len() == 11 {
+            recent.remove(0);
+        }
+        recent.push(time);
+        prev_time = time;
+        out.push(h);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::HeaderTree;
+    use crate::Network;
+
+    #[test]
+    fn generated_chain_is_valid_on_regtest_and_reproducible() {
+        let p = Params::for_network(Network::Regtest);
+        let chain = generate_chain(p, &p.genesis(), p.genesis_hash, 3000, 400, 7);
+        assert_eq!(chain.len(), 3000);
+        assert_eq!(chain, generate_chain(p, &p.genesis(), p.genesis_hash, 3000, 400, 7));
+        assert_ne!(chain, generate_chain(p, &p.genesis(), p.genesis_hash, 3000, 400, 8));
+        // Some blocks are older than their parent, as on mainnet.
+        let older = chain.windows(2).filter(|w| w[1].time() < w[0].time()).count();
+        assert!(older > 100, "{older} of 3000 older than their parent");
+        let mut tree = HeaderTree::new(p);
+        let acc = tree.accept(&chain, 2_000_000_000).expect("every rule holds");
+        assert_eq!((acc.new, tree.tip().height), (3000, 3000));
+        let mean = (chain[2999].time() - p.genesis().time()) / 3000;
+        assert!((350..=450).contains(&mean), "mean spacing {mean}");
+    }
+}

@@ -7,6 +7,7 @@
 //!   tree     HeaderTree: every valid header, chainwork, best chain, locators
 //!   store    HeaderStore: crash-safe append-only headers.dat
 //!   window   ChainWindow: all rules over a fixed 2016-header window (presync)
+//!   par      HeaderTree::accept_par: hashing on every core, overlapped with validation
 //! ```
 //!
 //! The sync engine's entry point is [`HeaderTree::accept`]: a batch of headers
@@ -47,7 +48,9 @@
 
 mod error;
 pub mod fuzzing;
+mod index;
 pub mod mine;
+mod par;
 pub mod params;
 pub mod rules;
 pub mod store;
@@ -55,6 +58,7 @@ mod tree;
 pub mod window;
 
 pub use error::HeaderError;
+pub use par::PAR_CHUNK_HEADERS;
 pub use params::Params;
 pub use store::{HeaderStore, StoreError};
 pub use tree::{Accepted, HeaderInfo, HeaderRejection, HeaderTree, Tip};

@@ -236,7 +236,25 @@ impl Params {
     }
 
     /// `powLimit` in compact form (`UintToArith256(powLimit).GetCompact()`).
+    ///
+    /// The rules ask for it once per header on networks with min-difficulty
+    /// blocks, and the conversion normalises a 256-bit number, so the known
+    /// networks' limits are converted at compile time.
     pub const fn pow_limit_bits(&self) -> CompactTarget {
+        const KNOWN: [(U256, CompactTarget); 3] = [
+            (LIMIT_MAIN, CompactTarget::from_target(&LIMIT_MAIN, false)),
+            (LIMIT_SIGNET, CompactTarget::from_target(&LIMIT_SIGNET, false)),
+            (LIMIT_REGTEST, CompactTarget::from_target(&LIMIT_REGTEST, false)),
+        ];
+        let mut i = 0;
+        while i < KNOWN.len() {
+            let (limit, bits) = &KNOWN[i];
+            let (a, b) = (&limit.0, &self.pow_limit.0);
+            if a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] {
+                return *bits;
+            }
+            i += 1;
+        }
         CompactTarget::from_target(&self.pow_limit, false)
     }
 }

@@ -28,6 +28,42 @@ pub trait ChainContext {
     /// The ancestor of `b` at `height` (`height <= self.height(b)`); `None`
     /// when that height is below the root.
     fn ancestor(&self, b: Self::Block, height: u32) -> Option<Self::Block>;
+
+    /// `GetMedianTimePast` of `b` (see [`median_time_past`], which is the
+    /// default); a context may answer from a cache.
+    fn median_time_past(&self, b: Self::Block) -> Option<i64> {
+        median_time_past(self, b)
+    }
+
+    /// The `nBits` of the last block at or before `b` that is at a retarget
+    /// boundary (a multiple of `interval`) or not at the minimum difficulty
+    /// `limit_bits`: the walk-back of Core's `GetNextWorkRequired` on networks
+    /// with `fPowAllowMinDifficultyBlocks`. `None` when the walk would pass the
+    /// root. The walk can take a whole retarget period (regtest and long
+    /// testnet runs are all minimum difficulty), so a context may answer from
+    /// a cache; the default walks.
+    fn last_non_min_difficulty_bits(
+        &self,
+        b: Self::Block,
+        interval: u32,
+        limit_bits: CompactTarget,
+    ) -> Option<CompactTarget> {
+        walk_non_min_difficulty(self, b, interval, limit_bits)
+    }
+}
+
+/// The walk behind [`ChainContext::last_non_min_difficulty_bits`], block by block.
+pub fn walk_non_min_difficulty<C: ChainContext + ?Sized>(
+    ctx: &C,
+    mut b: C::Block,
+    interval: u32,
+    limit_bits: CompactTarget,
+) -> Option<CompactTarget> {
+    while !ctx.height(b).is_multiple_of(interval) && ctx.bits(b) == limit_bits {
+        // Core would keep walking below the anchor.
+        b = ctx.parent(b)?;
+    }
+    Some(ctx.bits(b))
 }
 
 /// Core's `CheckBlockHeader`: the proof of work of a header whose hash is `hash`.
@@ -41,7 +77,7 @@ pub fn check_header(
 
 /// `GetMedianTimePast` of `prev`: the median time of `prev` and up to 10 of
 /// its ancestors. `None` when fewer than 11 are known and the root is not genesis.
-pub fn median_time_past<C: ChainContext>(ctx: &C, prev: C::Block) -> Option<i64> {
+pub fn median_time_past<C: ChainContext + ?Sized>(ctx: &C, prev: C::Block) -> Option<i64> {
     // Filled from the end, so the array is in chain order: block times are
     // nearly sorted already and the insertion sort below does little work.
     let mut times = [0i64; MEDIAN_TIME_SPAN];
@@ -60,7 +96,12 @@ pub fn median_time_past<C: ChainContext>(ctx: &C, prev: C::Block) -> Option<i64>
     if n < MEDIAN_TIME_SPAN && ctx.height(last) != 0 {
         return None; // the chain is cut at an anchor: the median is unknown
     }
-    let t = &mut times[MEDIAN_TIME_SPAN - n..];
+    Some(median_of(&mut times[MEDIAN_TIME_SPAN - n..]))
+}
+
+/// The median of `t` as Core takes it (`pbegin[(pend - pbegin) / 2]` after
+/// sorting), sorting `t` in place; best when `t` is nearly sorted already.
+pub fn median_of(t: &mut [i64]) -> i64 {
     for i in 1..t.len() {
         let v = t[i];
         let mut j = i;
@@ -70,8 +111,7 @@ pub fn median_time_past<C: ChainContext>(ctx: &C, prev: C::Block) -> Option<i64>
         }
         t[j] = v;
     }
-    // Core: pbegin[(pend - pbegin) / 2] of the sorted times.
-    Some(t[n / 2])
+    t[t.len() / 2]
 }
 
 /// Core's `GetNextWorkRequired`: the `nBits` a header at `prev`'s height + 1
@@ -94,15 +134,7 @@ pub fn next_work_required<C: ChainContext>(
                 return Some(limit_bits);
             }
             // Otherwise the last block that was not a min-difficulty exception.
-            let mut b = prev;
-            while ctx.height(b) % interval != 0 && ctx.bits(b) == limit_bits {
-                match ctx.parent(b) {
-                    Some(p) => b = p,
-                    // Core would keep walking below the anchor.
-                    None => return None,
-                }
-            }
-            return Some(ctx.bits(b));
+            return ctx.last_non_min_difficulty_bits(prev, interval, limit_bits);
         }
         return Some(ctx.bits(prev));
     }
@@ -161,7 +193,7 @@ pub fn contextual_check<C: ChainContext>(
         }
     }
 
-    if let Some(mtp) = median_time_past(ctx, prev) {
+    if let Some(mtp) = ctx.median_time_past(prev) {
         if i64::from(time) <= mtp {
             return Err(HeaderError::TimeTooOld { time, median_time_past: mtp });
         }

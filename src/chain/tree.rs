@@ -5,22 +5,26 @@
 //! before children), a hash index into it, and the best chain as a `Vec` of
 //! entry indices by height. An entry holds everything to rebuild its header
 //! except the previous-block hash, which is the parent entry's hash:
-//! [`HeaderTree::ENTRY_BYTES`] = 120 bytes. With the hash index (36-byte
-//! slots, a power-of-two count of them) and the best-chain vector, a tree
-//! sized with [`HeaderTree::reserve`] took 184 bytes per header on the 40,000
-//! mainnet headers and one grown by doubling 263 (`tests/chain_tree.rs`
-//! prints both). A million headers take about 200 MB reserved, under 340 MB
-//! in the worst case of growth.
+//! [`HeaderTree::ENTRY_BYTES`] = 120 bytes. With the hash index (8-byte
+//! slots, at most half full: see `index.rs`) and the best-chain vector, a
+//! tree sized with [`HeaderTree::reserve`] took 150 bytes per header on the
+//! 40,000 mainnet headers and one grown by doubling 229 (`tests/chain_tree.rs`
+//! prints both; 184 and 263 with the `HashMap` index before). A million
+//! headers take about 140 MB reserved.
 
 use core::fmt;
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 
-use super::params::Params;
+use super::index::HashIndex;
+
+use super::params::{Params, MEDIAN_TIME_SPAN};
 use super::rules::{self, ChainContext};
 use super::HeaderError;
 use crate::pow::{hash_headers, work_from_bits, CompactTarget, U256};
 use crate::wire::{BlockHash, BlockHeader};
+
+/// How many headers ahead [`HeaderTree::accept_hashed`] touches the index.
+const TOUCH_AHEAD: usize = 32;
 
 /// Marks "no parent" in [`Entry::prev`].
 const NO_PARENT: u32 = u32::MAX;
@@ -41,36 +45,7 @@ struct Entry {
     height: u32,
 }
 
-/// A hasher for block hashes: their bytes are already uniformly random
-/// (sha256d, and proof of work makes them costly to choose), so the first 8
-/// bytes, mixed with a per-tree random seed, are the hash.
-#[derive(Clone)]
-struct SeededHash(u64);
-
-impl BuildHasher for SeededHash {
-    type Hasher = PrefixHasher;
-    fn build_hasher(&self) -> PrefixHasher {
-        PrefixHasher(self.0)
-    }
-}
-
-struct PrefixHasher(u64);
-
-impl Hasher for PrefixHasher {
-    fn finish(&self) -> u64 {
-        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // `[u8; 32]` hashes as one 32-byte write (after a length prefix,
-        // which goes to `write_usize` and is ignored).
-        let mut w = [0u8; 8];
-        let n = bytes.len().min(8);
-        w[..n].copy_from_slice(&bytes[..n]);
-        self.0 ^= u64::from_le_bytes(w);
-    }
-    fn write_usize(&mut self, _: usize) {}
-}
-
+/// A per-tree random seed for the hash index.
 fn random_seed() -> u64 {
     std::collections::hash_map::RandomState::new().hash_one(0u64)
 }
@@ -160,7 +135,7 @@ impl std::error::Error for HeaderRejection {
 pub struct HeaderTree {
     params: Params,
     entries: Vec<Entry>,
-    index: HashMap<BlockHash, u32, SeededHash>,
+    index: HashIndex,
     /// Entry index of the best-chain block at height `root_height + i`.
     best: Vec<u32>,
     root_height: u32,
@@ -168,6 +143,20 @@ pub struct HeaderTree {
     root_prev: BlockHash,
     /// The last `nBits` seen and its work: consecutive headers mostly share it.
     work_cache: (CompactTarget, U256),
+    /// On networks with min-difficulty blocks: the last entry added and its
+    /// [`ChainContext::last_non_min_difficulty_bits`], so the walk-back costs
+    /// one step for a header extending it instead of up to a retarget period.
+    walk_cache: Option<(u32, CompactTarget)>,
+    /// The times of the last entry added and its 10 ancestors (when it has
+    /// that many), a ring whose oldest slot is the `u8`: its median time
+    /// past without walking. A ring, because shifting a small array in place
+    /// stalls store-to-load forwarding (measured: half of `insert`).
+    mtp_cache: Option<(u32, [u32; MEDIAN_TIME_SPAN], u8)>,
+    /// The last valid `nBits` seen and its target: consecutive headers mostly
+    /// share it, and expanding it is a 256-bit shift. (Fuzzing builds check
+    /// proof of work the fuzzing way and do not use it.)
+    #[cfg_attr(fuzzing, allow(dead_code))]
+    target_cache: Option<(CompactTarget, U256)>,
 }
 
 impl fmt::Debug for HeaderTree {
@@ -207,14 +196,17 @@ impl HeaderTree {
         let mut tree = HeaderTree {
             params: params.clone(),
             entries: Vec::new(),
-            index: HashMap::with_hasher(SeededHash(random_seed())),
+            index: HashIndex::new(random_seed()),
             best: Vec::new(),
             root_height: height,
             root_prev: root.prev_hash(),
             work_cache: (root.bits(), work),
+            walk_cache: None,
+            mtp_cache: None,
+            target_cache: None,
         };
         tree.push_entry(root, hash, NO_PARENT, height, work);
-        tree.index.insert(hash, 0);
+        tree.index.insert_new(&hash, 0);
         tree.best.push(0);
         tree
     }
@@ -247,17 +239,22 @@ impl HeaderTree {
 
     /// Whether the tree has `hash`.
     pub fn contains(&self, hash: &BlockHash) -> bool {
-        self.index.contains_key(hash)
+        self.find(hash).is_some()
+    }
+
+    /// The entry number of `hash`.
+    fn find(&self, hash: &BlockHash) -> Option<u32> {
+        self.index.get(hash, |i| self.entries[i as usize].hash)
     }
 
     /// The height of `hash`, if the tree has it (on any branch).
     pub fn height_of(&self, hash: &BlockHash) -> Option<u32> {
-        self.index.get(hash).map(|&i| self.entries[i as usize].height)
+        self.find(hash).map(|i| self.entries[i as usize].height)
     }
 
     /// Everything the tree knows about `hash`.
     pub fn get(&self, hash: &BlockHash) -> Option<HeaderInfo> {
-        let i = *self.index.get(hash)?;
+        let i = self.find(hash)?;
         let e = &self.entries[i as usize];
         Some(HeaderInfo {
             header: self.header_of(i),
@@ -281,9 +278,8 @@ impl HeaderTree {
     /// Approximate heap memory the tree holds, in bytes (entries, hash index
     /// and best chain, by capacity).
     pub fn heap_bytes(&self) -> usize {
-        let slot = core::mem::size_of::<(BlockHash, u32)>() + 1; // hashbrown: one control byte per slot
         self.entries.capacity() * Self::ENTRY_BYTES
-            + self.index.capacity() * slot * 8 / 7
+            + self.index.heap_bytes()
             + self.best.capacity() * 4
     }
 
@@ -339,6 +335,17 @@ impl HeaderTree {
         let old_tip = *self.best.last().expect("root");
         let mut acc = Accepted { new: 0, known: 0, best_tip_changed: false, reorg_height: None };
         for (i, (header, hash)) in headers.into_iter().zip(hashes).enumerate() {
+            // The index slots of the next group of headers, loaded together:
+            // each insert is a cache miss in a large tree; loaded in a tight
+            // run the misses overlap, one by one they wait in turn.
+            if i % TOUCH_AHEAD == 0 {
+                let ahead = hashes.get(i + TOUCH_AHEAD..i + 2 * TOUCH_AHEAD).unwrap_or(&[]);
+                let mut sum = 0u64;
+                for h in ahead {
+                    sum = sum.wrapping_add(self.index.touch(h));
+                }
+                std::hint::black_box(sum);
+            }
             if let Err(error) = self.accept_one(header, hash, now, &mut acc) {
                 acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
                 return Err(HeaderRejection { index: i, hash: *hash, error, accepted: acc });
@@ -357,24 +364,27 @@ impl HeaderTree {
     ) -> Result<(), HeaderError> {
         // AcceptBlockHeader: duplicate, then CheckBlockHeader, then the parent,
         // then ContextualCheckBlockHeader.
-        if self.index.contains_key(hash) {
-            acc.known += 1;
-            return Ok(());
-        }
-        rules::check_header(&self.params, hash, header)?;
         let prev = header.prev_hash();
-        // Headers mostly extend the one added just before: skip the lookup.
         let last = (self.entries.len() - 1) as u32;
+        // Headers mostly extend the one added just before. Such a header
+        // cannot be in the tree (entries are added after their parent, and
+        // nothing was added after this one), so both lookups are skipped.
         let parent = if self.entries[last as usize].hash == prev {
+            self.check_pow(hash, header)?;
             last
         } else {
-            match self.index.get(&prev) {
-                Some(&p) => p,
+            if self.find(hash).is_some() {
+                acc.known += 1;
+                return Ok(());
+            }
+            self.check_pow(hash, header)?;
+            match self.find(&prev) {
+                Some(p) => p,
                 None => return Err(HeaderError::PrevBlkNotFound { prev }),
             }
         };
         rules::contextual_check(&self.params, self, parent, header, now)?;
-        self.insert(header, *hash, parent, acc, true);
+        self.insert(header, *hash, parent, acc);
         acc.new += 1;
         Ok(())
     }
@@ -392,18 +402,15 @@ impl HeaderTree {
         for (i, (header, hash)) in headers.iter().zip(hashes).enumerate() {
             let prev = header.prev_hash();
             let last = (self.entries.len() - 1) as u32;
+            // As in `accept_one`: a child of the last entry is new.
             let parent = if self.entries[last as usize].hash == prev {
                 Some(last)
             } else {
-                self.index.get(&prev).copied()
-            };
-            // One probe: the index slot is taken now, the entry pushed below.
-            let slot = match self.index.entry(*hash) {
-                std::collections::hash_map::Entry::Occupied(_) => {
+                if self.find(hash).is_some() {
                     acc.known += 1;
                     continue;
                 }
-                std::collections::hash_map::Entry::Vacant(v) => v,
+                self.find(&prev)
             };
             let Some(parent) = parent else {
                 acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
@@ -414,8 +421,7 @@ impl HeaderTree {
                     accepted: acc,
                 });
             };
-            slot.insert(self.entries.len() as u32);
-            self.insert(header, *hash, parent, &mut acc, false);
+            self.insert(header, *hash, parent, &mut acc);
             acc.new += 1;
         }
         acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
@@ -429,25 +435,19 @@ impl HeaderTree {
         self.work_cache.1
     }
 
-    /// Adds an entry for a header whose parent is `parent`; `index` says
-    /// whether to add it to the hash index too (the caller may have already).
-    fn insert(
-        &mut self,
-        header: &BlockHeader,
-        hash: BlockHash,
-        parent: u32,
-        acc: &mut Accepted,
-        index: bool,
-    ) {
+    /// Adds an entry (and its index slot) for a header whose parent is `parent`.
+    fn insert(&mut self, header: &BlockHeader, hash: BlockHash, parent: u32, acc: &mut Accepted) {
         let p = &self.entries[parent as usize];
         let (p_work, p_height) = (p.chainwork, p.height);
         // Saturating: 2^256 of work cannot be reached without breaking sha256d,
         // but a saturated sum keeps the best-chain order meaningful regardless.
         let chainwork = p_work.saturating_add(&self.work_of(header.bits()));
         let idx = self.push_entry(header, hash, parent, p_height + 1, chainwork);
-        if index {
-            self.index.insert(hash, idx);
+        if self.params.allow_min_difficulty_blocks {
+            self.update_walk_cache(parent, idx);
         }
+        self.update_mtp_cache(parent, idx);
+        self.index.insert_new(&hash, idx);
         let tip = *self.best.last().expect("root");
         if chainwork > self.entries[tip as usize].chainwork {
             if parent == tip {
@@ -480,6 +480,74 @@ impl HeaderTree {
             height,
         });
         idx
+    }
+
+    /// [`rules::check_header`], with the target of the last `nBits` kept.
+    fn check_pow(&mut self, hash: &BlockHash, header: &BlockHeader) -> Result<(), HeaderError> {
+        #[cfg(not(fuzzing))]
+        {
+            use crate::pow::{derive_target, PowError};
+            let bits = header.bits();
+            let target = match self.target_cache {
+                Some((b, t)) if b == bits => t,
+                _ => {
+                    let t = derive_target(bits, &self.params.pow_limit)
+                        .map_err(HeaderError::HighHash)?;
+                    self.target_cache = Some((bits, t));
+                    t
+                }
+            };
+            if U256::from_le_bytes(&hash.0) > target {
+                return Err(HeaderError::HighHash(PowError::HashAboveTarget { target }));
+            }
+            Ok(())
+        }
+        // Fuzzing replaces the hash comparison (see `check_proof_of_work`).
+        #[cfg(fuzzing)]
+        rules::check_header(&self.params, hash, header)
+    }
+
+    /// Records the times window of the new entry `idx`: its parent's shifted
+    /// by one when the parent's is cached and full, else walked.
+    fn update_mtp_cache(&mut self, parent: u32, idx: u32) {
+        let time = self.entries[idx as usize].time;
+        // Updated in place: copying the array out and back after a 4-byte
+        // write stalls store forwarding, as shifting did.
+        if let Some((p, w, oldest)) = &mut self.mtp_cache {
+            if *p == parent {
+                w[usize::from(*oldest)] = time;
+                *oldest = (*oldest + 1) % MEDIAN_TIME_SPAN as u8;
+                *p = idx;
+                return;
+            }
+        }
+        let mut w = [0u32; MEDIAN_TIME_SPAN];
+        let mut cur = Some(idx);
+        let mut n = 0;
+        while let (Some(b), true) = (cur, n < MEDIAN_TIME_SPAN) {
+            w[MEDIAN_TIME_SPAN - 1 - n] = self.entries[b as usize].time;
+            n += 1;
+            cur = self.parent(b);
+        }
+        self.mtp_cache = (n == MEDIAN_TIME_SPAN).then_some((idx, w, 0));
+    }
+
+    /// Records the walk-back answer for the new entry `idx`: its own bits if
+    /// it ends a walk, else its parent's answer (cached when the parent was
+    /// the entry added before it, walked otherwise).
+    fn update_walk_cache(&mut self, parent: u32, idx: u32) {
+        let interval = self.params.difficulty_adjustment_interval();
+        let limit = self.params.pow_limit_bits();
+        let e = &self.entries[idx as usize];
+        let answer = if !e.height.is_multiple_of(interval) && CompactTarget(e.bits) == limit {
+            match self.walk_cache {
+                Some((b, bits)) if b == parent => Some(bits),
+                _ => rules::walk_non_min_difficulty(self, parent, interval, limit),
+            }
+        } else {
+            Some(CompactTarget(e.bits))
+        };
+        self.walk_cache = answer.map(|bits| (idx, bits));
     }
 
     /// Makes `new_tip` the best tip; returns the lowest height that changed.
@@ -550,13 +618,28 @@ impl HeaderTree {
         max: usize,
     ) -> Vec<BlockHeader> {
         let mut out = Vec::new();
+        self.headers_after_into(locator, stop, max, &mut out);
+        out
+    }
+
+    /// [`HeaderTree::headers_after`] into the caller's buffer, which is
+    /// cleared first: a server that keeps one buffer answers every
+    /// `getheaders` without allocating once it has held `max` headers.
+    pub fn headers_after_into(
+        &self,
+        locator: &[BlockHash],
+        stop: BlockHash,
+        max: usize,
+        out: &mut Vec<BlockHeader>,
+    ) {
+        out.clear();
         if max == 0 {
-            return out;
+            return;
         }
         let start = if locator.is_empty() {
-            match self.index.get(&stop) {
-                Some(&i) if self.on_best(i) => self.entries[i as usize].height,
-                _ => return out,
+            match self.find(&stop) {
+                Some(i) if self.on_best(i) => self.entries[i as usize].height,
+                _ => return,
             }
         } else {
             self.find_fork(locator) + 1
@@ -571,7 +654,6 @@ impl HeaderTree {
                 break;
             }
         }
-        out
     }
 
     /// Core's `FindForkInGlobalIndex`: the height of the first locator entry on
@@ -579,7 +661,7 @@ impl HeaderTree {
     fn find_fork(&self, locator: &[BlockHash]) -> u32 {
         let tip = self.tip();
         for hash in locator {
-            if let Some(&i) = self.index.get(hash) {
+            if let Some(i) = self.find(hash) {
                 if self.on_best(i) {
                     return self.entries[i as usize].height;
                 }
@@ -613,6 +695,32 @@ impl ChainContext for HeaderTree {
     fn parent(&self, b: u32) -> Option<u32> {
         let p = self.entries[b as usize].prev;
         (p != NO_PARENT).then_some(p)
+    }
+
+    fn median_time_past(&self, b: u32) -> Option<i64> {
+        match &self.mtp_cache {
+            Some((cached, w, oldest)) if *cached == b => {
+                // Chain order, so the sort has little to do.
+                let mut t = [0i64; MEDIAN_TIME_SPAN];
+                for (i, v) in t.iter_mut().enumerate() {
+                    *v = i64::from(w[(usize::from(*oldest) + i) % MEDIAN_TIME_SPAN]);
+                }
+                Some(rules::median_of(&mut t))
+            }
+            _ => rules::median_time_past(self, b),
+        }
+    }
+
+    fn last_non_min_difficulty_bits(
+        &self,
+        b: u32,
+        interval: u32,
+        limit_bits: CompactTarget,
+    ) -> Option<CompactTarget> {
+        match self.walk_cache {
+            Some((cached, bits)) if cached == b => Some(bits),
+            _ => rules::walk_non_min_difficulty(self, b, interval, limit_bits),
+        }
     }
 
     fn ancestor(&self, b: u32, height: u32) -> Option<u32> {

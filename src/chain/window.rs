@@ -29,6 +29,10 @@ pub struct ChainWindow {
     tip_height: u32,
     tip_hash: BlockHash,
     chainwork: U256,
+    /// On networks with min-difficulty blocks: the tip's height and its
+    /// [`ChainContext::last_non_min_difficulty_bits`], so the rule's walk-back
+    /// (up to a retarget period per header) is one step for the next header.
+    walk_cache: Option<(u32, CompactTarget)>,
 }
 
 impl ChainWindow {
@@ -57,6 +61,7 @@ impl ChainWindow {
             tip_height: info.height,
             tip_hash: *hash,
             chainwork: info.chainwork,
+            walk_cache: None,
         })
     }
 
@@ -118,8 +123,22 @@ impl ChainWindow {
             self.kept.pop_front();
         }
         self.kept.push_back((h.time(), h.bits().to_consensus()));
+        let parent_answer = self.walk_cache.filter(|&(h, _)| h == self.tip_height);
         self.tip_height += 1;
         self.tip_hash = *hash;
+        if self.params.allow_min_difficulty_blocks {
+            let interval = self.params.difficulty_adjustment_interval();
+            let limit = self.params.pow_limit_bits();
+            let answer = if !self.tip_height.is_multiple_of(interval) && h.bits() == limit {
+                match parent_answer {
+                    Some((_, bits)) => Some(bits),
+                    None => rules::walk_non_min_difficulty(self, self.tip_height, interval, limit),
+                }
+            } else {
+                Some(h.bits())
+            };
+            self.walk_cache = answer.map(|bits| (self.tip_height, bits));
+        }
         self.chainwork = self.chainwork.saturating_add(&work_from_bits(h.bits()));
         Ok(())
     }
@@ -148,6 +167,18 @@ impl ChainContext for ChainWindow {
     fn parent(&self, b: u32) -> Option<u32> {
         let oldest = self.tip_height + 1 - self.kept.len() as u32;
         (b > oldest).then(|| b - 1)
+    }
+
+    fn last_non_min_difficulty_bits(
+        &self,
+        b: u32,
+        interval: u32,
+        limit_bits: CompactTarget,
+    ) -> Option<CompactTarget> {
+        match self.walk_cache {
+            Some((cached, bits)) if cached == b => Some(bits),
+            _ => rules::walk_non_min_difficulty(self, b, interval, limit_bits),
+        }
     }
 
     fn ancestor(&self, _b: u32, height: u32) -> Option<u32> {

@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch to one module per subcommand.
 #![allow(dead_code)] // json helpers are used by some subcommands only
 
+mod bench;
 mod decode;
 mod json;
 mod serve;
@@ -18,6 +19,7 @@ COMMANDS:
     validate    validate a file of raw 80-byte headers with Bitcoin Core's rules
     sync        sync block headers from peers into a data directory
     serve       serve a header chain to any peer that connects
+    bench       time hashing, validation and loopback sync on this machine
     help        print this message
 
 Run `bitwire <COMMAND> --help` for a command's options.
@@ -54,6 +56,7 @@ pub fn run() -> i32 {
         Some("validate") => validate::run(parser),
         Some("sync") => sync::run(parser),
         Some("serve") => serve::run(parser),
+        Some("bench") => bench::run(parser),
         Some("help") => {
             print!("{USAGE}");
             0

@@ -8,7 +8,6 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bitwire::chain::{HeaderTree, Params};
-use bitwire::pow::par_hash_headers;
 use bitwire::wire::{BlockHeader, HEADER_SIZE};
 use bitwire::Network;
 use zerocopy::FromBytes;
@@ -111,9 +110,7 @@ pub fn run(args: lexopt::Parser) -> i32 {
         None => (HeaderTree::new(params), headers, 0),
     };
     tree.reserve(rest.len());
-    let mut hashes = Vec::with_capacity(rest.len());
-    par_hash_headers(rest, &mut hashes);
-    let result = tree.accept_hashed(rest, &hashes, now);
+    let result = tree.accept_par(rest, now);
     let elapsed = started.elapsed().as_secs_f64();
 
     match result {

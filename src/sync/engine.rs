@@ -106,7 +106,8 @@ pub(super) struct Core {
     /// Scratch for a received batch and its hashes, reused.
     pub(super) batch: Vec<BlockHeader>,
     pub(super) hashes: Vec<BlockHash>,
-    /// Scratch for headers on their way to the store, reused.
+    /// Scratch for headers on their way to the store, and for the headers
+    /// of a `getheaders` answer, reused.
     persist_buf: Vec<BlockHeader>,
     /// Peers other than the one being handled that were sent something
     /// (their buffers changed): recounted against the memory budget.
@@ -775,9 +776,13 @@ impl Core {
         if !self.config.serve {
             return Ok(());
         }
-        let headers = self.tree.headers_after(locator, stop, MAX_HEADERS_RESULTS);
+        // The persist buffer is free here (it is only used within `persist`):
+        // reused, so serving allocates nothing once it has held 2000 headers.
+        let mut headers = std::mem::take(&mut self.persist_buf);
+        self.tree.headers_after_into(locator, stop, MAX_HEADERS_RESULTS, &mut headers);
         conn.send(&Headers(&headers));
         let count = headers.len();
+        self.persist_buf = headers;
         sync.served += count as u64;
         let total = sync.served;
         self.event(Event::Served { peer: conn.id(), count, total });

@@ -1,0 +1,140 @@
+//! Validation on every core: [`HeaderTree::accept_par`].
+//!
+//! The rules and the tree are one dependency chain (each header links to the
+//! one before), but hashing is not, and hashing is most of the work. The
+//! batch is cut into chunks; every thread (the caller's included) claims
+//! chunks in order and hashes them, and the calling thread, whenever the
+//! oldest chunk not yet validated is hashed, validates it instead of hashing
+//! more. So hashing and validation overlap and no core waits for a phase to
+//! end: with two cores, one hashes while the other validates and hashes
+//! what validation leaves it time for.
+
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use super::{Accepted, HeaderRejection, HeaderTree};
+use crate::pow::{Kernel, PAR_MIN_HEADERS_PER_THREAD};
+use crate::wire::{BlockHash, BlockHeader};
+
+/// Headers per chunk: large enough that claiming one (an atomic add and an
+/// uncontended lock) is lost in the 2048 × ~40 ns of hashing it, small enough
+/// that the last chunks leave the cores little imbalance.
+pub const PAR_CHUNK_HEADERS: usize = 2048;
+
+/// One chunk's hashes, filled by whichever thread claims it. Each chunk has
+/// its own small buffer, freed once validated: heap memory that is reused,
+/// where one buffer for a million hashes would be 32 MB of fresh pages, each
+/// page faulting on first write.
+struct Chunk {
+    hashes: Mutex<Vec<BlockHash>>,
+    done: AtomicBool,
+}
+
+impl HeaderTree {
+    /// [`HeaderTree::accept`] on every available core, for large batches (a
+    /// file of headers, a store being checked): the same result, the same
+    /// rules in the same order, the same rejection for the first invalid
+    /// header. Batches under two [`PAR_MIN_HEADERS_PER_THREAD`] shares, and
+    /// single-core machines, take the one-thread path.
+    ///
+    /// Allocates a hash buffer per chunk of [`PAR_CHUNK_HEADERS`] and, as
+    /// [`HeaderTree::accept`] does, tree room as it grows (call
+    /// [`HeaderTree::reserve`] first when the size is known).
+    pub fn accept_par(
+        &mut self,
+        headers: &[BlockHeader],
+        now: u64,
+    ) -> Result<Accepted, HeaderRejection> {
+        let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        self.accept_par_threads(headers, now, threads)
+    }
+
+    /// [`HeaderTree::accept_par`] with at most `threads` threads (the caller's
+    /// included); 1 is the single-core path ([`HeaderTree::accept`] after
+    /// hashing the whole batch with the best kernel).
+    pub fn accept_par_threads(
+        &mut self,
+        headers: &[BlockHeader],
+        now: u64,
+        threads: usize,
+    ) -> Result<Accepted, HeaderRejection> {
+        let kernel = Kernel::best();
+        let threads = threads.min(headers.len() / PAR_MIN_HEADERS_PER_THREAD).max(1);
+        if threads == 1 {
+            let mut hashes = vec![BlockHash::ZERO; headers.len()];
+            kernel.hash_into(headers, &mut hashes);
+            return self.accept_hashed(headers, &hashes, now);
+        }
+        let chunks: Vec<Chunk> = (0..headers.len().div_ceil(PAR_CHUNK_HEADERS))
+            .map(|_| Chunk { hashes: Mutex::new(Vec::new()), done: AtomicBool::new(false) })
+            .collect();
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        // Claims the next unhashed chunk and hashes it; false when none is left.
+        let hash_one = || {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(chunk) = chunks.get(i) else { return false };
+            let start = i * PAR_CHUNK_HEADERS;
+            let batch = &headers[start..(start + PAR_CHUNK_HEADERS).min(headers.len())];
+            let mut out = vec![BlockHash::ZERO; batch.len()];
+            kernel.hash_into(batch, &mut out);
+            *chunk.hashes.lock().unwrap_or_else(PoisonError::into_inner) = out;
+            chunk.done.store(true, Ordering::Release);
+            true
+        };
+        std::thread::scope(|scope| {
+            for _ in 1..threads {
+                let builder = std::thread::Builder::new().name("bitwire-validate".into());
+                // A thread the system refuses leaves its share to the others.
+                let _ = builder.spawn_scoped(scope, || {
+                    // Each call hashes a whole chunk: not a busy wait.
+                    while !stop.load(Ordering::Relaxed) {
+                        if !hash_one() {
+                            break;
+                        }
+                    }
+                });
+            }
+            let mut total =
+                Accepted { new: 0, known: 0, best_tip_changed: false, reorg_height: None };
+            let result = (|| {
+                for (i, chunk) in chunks.iter().enumerate() {
+                    // Hash ahead while the chunk to validate is not ready.
+                    while !chunk.done.load(Ordering::Acquire) {
+                        if !hash_one() {
+                            std::thread::yield_now();
+                        }
+                    }
+                    let start = i * PAR_CHUNK_HEADERS;
+                    let out = std::mem::take(
+                        &mut *chunk.hashes.lock().unwrap_or_else(PoisonError::into_inner),
+                    );
+                    let batch = &headers[start..start + out.len()];
+                    match self.accept_hashed(batch, &out, now) {
+                        Ok(acc) => merge(&mut total, &acc),
+                        Err(mut rej) => {
+                            merge(&mut total, &rej.accepted);
+                            rej.index += start;
+                            rej.accepted = total;
+                            return Err(rej);
+                        }
+                    }
+                }
+                Ok(total)
+            })();
+            stop.store(true, Ordering::Relaxed);
+            result
+        })
+    }
+}
+
+fn merge(total: &mut Accepted, acc: &Accepted) {
+    total.new += acc.new;
+    total.known += acc.known;
+    total.best_tip_changed |= acc.best_tip_changed;
+    total.reorg_height = match (total.reorg_height, acc.reorg_height) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+}

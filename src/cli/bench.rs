@@ -1,0 +1,357 @@
+//! `bitwire bench [--headers N] [--file FILE --network NAME] [--runs R] [--peers LIST]`:
+//! the headline numbers on this machine. Hashes, validates and syncs the same
+//! headers (a generated regtest chain, or a file) and prints one table of
+//! headers per second with the ratios issue 6 asks about; `--write FILE` only
+//! writes the generated chain.
+//!
+//! Each row is the best of `--runs` wall-clock runs (the best, not the mean:
+//! on a shared machine the other processes only ever slow a run down).
+//! rust-bitcoin is a dev-dependency only, so its rows live in the criterion
+//! benches (`cargo bench --bench chain`, `--bench hash`, `--bench wire`,
+//! `--bench sync`); this table's references are the bare `sha2` loop and
+//! the machine's batched hashing limit.
+//!
+//! Exit status: 0 done, 1 the headers are invalid or a sync failed, 2 bad
+//! arguments or an unreadable file.
+
+use std::hint::black_box;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use bitwire::chain::mine::generate_chain;
+use bitwire::chain::{HeaderTree, Params};
+use bitwire::net::{self, Reactor};
+use bitwire::pow::{hash_headers, par_hash_headers, Kernel};
+use bitwire::sync::{Config, Engine};
+use bitwire::wire::{BlockHash, BlockHeader};
+use bitwire::Network;
+use sha2::{Digest, Sha256};
+
+use super::serve::{headers_from_bytes, network_arg, nonce_seed, serve_config};
+
+const USAGE: &str = "\
+USAGE:
+    bitwire bench [--headers N] [--runs R] [--peers LIST] [--no-sync]
+    bitwire bench --file FILE --network NAME [--runs R] [--peers LIST] [--no-sync]
+    bitwire bench --headers N --write FILE
+
+Times, on the same headers: sha256d with a plain sha2 loop, bitwire's batched
+hashing on one core and on every core, full validation (every Bitcoin Core
+header rule and the header tree) on one core and on every core, and a loopback
+sync through the mio reactor from each number of serving peers in LIST. Prints
+headers/s per row and the ratios between them.
+
+OPTIONS:
+    --headers N     generate a regtest chain of N headers (default 1000000)
+                    with realistic timestamps (400 s apart on average)
+    --file FILE     use raw 80-byte headers from FILE instead, starting at the
+                    genesis of --network (e.g. corpus/vectors/headers/mainnet_0_39999.bin)
+    --network NAME  the network of --file (main, testnet3, testnet4, signet, regtest)
+    --runs R        runs per row, the best is shown (default 5)
+    --peers LIST    comma-separated serving-peer counts for the sync rows (default 1,8)
+    --no-sync       skip the sync rows
+    --write FILE    write the generated chain (genesis first) to FILE and exit; it
+                    validates with `bitwire validate --network regtest FILE` and
+                    serves with `bitwire serve --network regtest --headers FILE`
+";
+
+/// Mean block spacing of generated chains: a million headers from regtest's
+/// genesis (2011) then end in 2023, before any clock this runs under.
+const SPACING: u32 = 400;
+
+struct Args {
+    count: usize,
+    file: Option<PathBuf>,
+    network: Option<Network>,
+    runs: usize,
+    peers: Vec<usize>,
+    sync: bool,
+    write: Option<PathBuf>,
+}
+
+fn parse(mut p: lexopt::Parser) -> Result<Option<Args>, String> {
+    use lexopt::prelude::*;
+    let mut a = Args {
+        count: 1_000_000,
+        file: None,
+        network: None,
+        runs: 5,
+        peers: vec![1, 8],
+        sync: true,
+        write: None,
+    };
+    let num = |v: std::ffi::OsString, what: &str| -> Result<usize, String> {
+        v.parse::<usize>().map_err(|e| format!("{what}: expected a number: {e}"))
+    };
+    while let Some(arg) = p.next().map_err(|e| e.to_string())? {
+        match arg {
+            Long("headers") => a.count = num(p.value().map_err(|e| e.to_string())?, "--headers")?,
+            Long("file") => a.file = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?)),
+            Long("network") => {
+                a.network = Some(network_arg(p.value().map_err(|e| e.to_string())?)?)
+            }
+            Long("runs") => a.runs = num(p.value().map_err(|e| e.to_string())?, "--runs")?.max(1),
+            Long("peers") => {
+                let v = p.value().map_err(|e| e.to_string())?;
+                let s = v.to_str().ok_or("--peers: not UTF-8")?;
+                a.peers = s
+                    .split(',')
+                    .map(|n| match n.trim().parse::<usize>() {
+                        Ok(0) | Err(_) => {
+                            Err(format!("--peers: expected counts >= 1, found {n:?}"))
+                        }
+                        Ok(n) => Ok(n),
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            Long("no-sync") => a.sync = false,
+            Long("write") => a.write = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?)),
+            Long("help") | Short('h') => return Ok(None),
+            other => return Err(other.unexpected().to_string()),
+        }
+    }
+    if a.file.is_some() != a.network.is_some() {
+        return Err("--file and --network go together".into());
+    }
+    if a.file.is_some() && a.write.is_some() {
+        return Err("--write writes a generated chain; it takes no --file".into());
+    }
+    if a.file.is_none() && a.count == 0 {
+        return Err("--headers: expected at least 1".into());
+    }
+    Ok(Some(a))
+}
+
+/// Runs `bitwire bench` with the arguments after the subcommand name.
+pub fn run(args: lexopt::Parser) -> i32 {
+    let args = match parse(args) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            print!("{USAGE}");
+            return 0;
+        }
+        Err(e) => {
+            eprintln!("bitwire bench: {e}\n\n{USAGE}");
+            return 2;
+        }
+    };
+    match bench(&args) {
+        Ok(()) => 0,
+        Err((code, e)) => {
+            eprintln!("bitwire bench: {e}");
+            code
+        }
+    }
+}
+
+/// The headers to work on, genesis first, and their network.
+fn load(args: &Args) -> Result<(Vec<BlockHeader>, Network, String), (i32, String)> {
+    if let (Some(file), Some(network)) = (&args.file, args.network) {
+        let bytes = std::fs::read(file).map_err(|e| (2, format!("{}: {e}", file.display())))?;
+        let headers =
+            headers_from_bytes(&bytes).map_err(|e| (2, format!("{}: {e}", file.display())))?;
+        let genesis = Params::for_network(network).genesis_hash;
+        if headers[0].block_hash() != genesis {
+            return Err((2, format!("{}: expected the {network} genesis first", file.display())));
+        }
+        return Ok((headers, network, file.display().to_string()));
+    }
+    let p = Params::for_network(Network::Regtest);
+    let started = Instant::now();
+    let mut headers = Vec::with_capacity(args.count + 1);
+    headers.push(p.genesis());
+    headers.extend(generate_chain(p, &p.genesis(), p.genesis_hash, args.count, SPACING, 1));
+    let what = format!(
+        "a generated regtest chain (genesis + {} headers, {:.2} s to generate)",
+        args.count,
+        started.elapsed().as_secs_f64()
+    );
+    Ok((headers, Network::Regtest, what))
+}
+
+/// The best of `runs` timings of `f`, in seconds.
+fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> f64 {
+    (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(f());
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// The reference: sha2's sha256d, one header at a time.
+fn sha2_loop(headers: &[BlockHeader], out: &mut Vec<BlockHash>) {
+    out.clear();
+    out.extend(headers.iter().map(|h| BlockHash(Sha256::digest(Sha256::digest(h.bytes())).into())));
+}
+
+fn bench(args: &Args) -> Result<(), (i32, String)> {
+    let (headers, network, what) = load(args)?;
+    if let Some(path) = &args.write {
+        let bytes: Vec<u8> = headers.iter().flat_map(|h| h.bytes().iter().copied()).collect();
+        std::fs::write(path, bytes).map_err(|e| (2, format!("{}: {e}", path.display())))?;
+        eprintln!("wrote {} headers (genesis first) to {}", headers.len(), path.display());
+        return Ok(());
+    }
+    let params = Params::for_network(network);
+    let n = headers.len();
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let runs = args.runs;
+    // Validation's clock: after the last header, so the future-time rule holds.
+    let now = headers.iter().map(|h| u64::from(h.time())).max().unwrap_or(0) + 1;
+
+    let validate = |threads: usize| -> Result<HeaderTree, (i32, String)> {
+        let mut tree = HeaderTree::new(params);
+        tree.reserve(n);
+        tree.accept_par_threads(&headers, now, threads)
+            .map_err(|rej| (1, format!("header {} is invalid: {rej}", rej.index)))?;
+        Ok(tree)
+    };
+    let tree = validate(cores)?; // also checks the headers before timing anything
+    let tip = tree.tip().hash;
+
+    let mut out = Vec::with_capacity(n);
+    let mut rows: Vec<(String, f64)> = Vec::new();
+    let mut row = |name: String, secs: f64| {
+        eprintln!("{name}: {:.0} headers/s", n as f64 / secs);
+        rows.push((name, secs));
+    };
+    let kernel = Kernel::best().name();
+    row(
+        "sha2 crate, sha256d one header at a time, 1 core".into(),
+        best(runs, || sha2_loop(&headers, &mut out)),
+    );
+    row(
+        format!("bitwire hash_headers ({kernel}), 1 core"),
+        best(runs, || {
+            out.clear();
+            hash_headers(&headers, &mut out)
+        }),
+    );
+    row(
+        format!("bitwire par_hash_headers, {cores} cores"),
+        best(runs, || {
+            out.clear();
+            par_hash_headers(&headers, &mut out)
+        }),
+    );
+    let mut failed = None;
+    let mut validate_row = |threads: usize| {
+        best(runs, || {
+            if let Err(e) = validate(threads) {
+                failed = Some(e);
+            }
+        })
+    };
+    let v1 = validate_row(1);
+    let vn = validate_row(cores);
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    row("bitwire validate (all rules + tree), 1 core".into(), v1);
+    row(format!("bitwire validate (all rules + tree), {cores} cores"), vn);
+    drop(out);
+
+    if args.sync {
+        for &peers in &args.peers {
+            let mut secs = f64::INFINITY;
+            for _ in 0..runs.min(3) {
+                secs = secs.min(sync_once(params, &tree, n, peers)?);
+            }
+            row(format!("bitwire sync over loopback from {peers} peer(s)"), secs);
+        }
+    }
+
+    let rate = |name: &str| -> f64 {
+        rows.iter().find(|(r, _)| r.starts_with(name)).map_or(0.0, |(_, s)| n as f64 / s)
+    };
+    let sha2 = rate("sha2 crate");
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(o, "bitwire bench: {n} headers: {what}; tip {tip}; best of {runs} runs");
+    let _ = writeln!(o);
+    let _ = writeln!(o, "| what | headers/s | vs sha2 loop |");
+    let _ = writeln!(o, "|---|---:|---:|");
+    for (name, secs) in &rows {
+        let r = n as f64 / secs;
+        let _ = writeln!(o, "| {name} | {r:.0} | {:.2}x |", r / sha2);
+    }
+    let _ = writeln!(o);
+    let (h1, hn) = (rate("bitwire hash_headers"), rate("bitwire par_hash_headers"));
+    let (v1, vn) = (n as f64 / v1, n as f64 / vn);
+    let _ = writeln!(o, "| ratio | value | target |");
+    let _ = writeln!(o, "|---|---:|---:|");
+    let _ = writeln!(o, "| batched hashing / sha2 loop, 1 core | {:.2}x | >= 1.5x |", h1 / sha2);
+    let _ =
+        writeln!(o, "| validate / batched hashing, 1 core | {:.0}% | >= 90% |", 100.0 * v1 / h1);
+    let _ = writeln!(
+        o,
+        "| validate / batched hashing, {cores} cores | {:.0}% | >= 90% |",
+        100.0 * vn / hn
+    );
+    let _ = writeln!(o, "| validate {cores} cores / 1 core | {:.2}x | >= 1.8x |", vn / v1);
+    for (name, secs) in rows.iter().filter(|(r, _)| r.starts_with("bitwire sync")) {
+        let _ = writeln!(
+            o,
+            "| {} / validate {cores} cores | {:.0}% | >= 70% |",
+            name.trim_start_matches("bitwire "),
+            100.0 * (n as f64 / secs) / vn
+        );
+    }
+    Ok(())
+}
+
+/// One loopback sync of `tree`'s best chain from `peers` serving engines,
+/// each on its own reactor thread, into a fresh tree on this thread's
+/// reactor (every `headers` message's checksum verified, every rule
+/// checked, no store). Returns the seconds from the first dial to synced.
+fn sync_once(
+    params: &Params,
+    tree: &HeaderTree,
+    n: usize,
+    peers: usize,
+) -> Result<f64, (i32, String)> {
+    let fail = |e: String| (1, e);
+    let mut servers = Vec::with_capacity(peers);
+    let mut addrs: Vec<SocketAddr> = Vec::with_capacity(peers);
+    for i in 0..peers {
+        let mut reactor = Reactor::new(net::Config::default())
+            .map_err(|e| fail(format!("cannot start a serving reactor: {e}")))?;
+        let addr = reactor
+            .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .map_err(|e| fail(format!("cannot listen on loopback: {e}")))?;
+        let engine = Engine::new(serve_config(params.network, 64), tree.clone(), None);
+        let running = reactor
+            .spawn(&format!("bitwire-bench-serve-{i}"), engine)
+            .map_err(|e| fail(format!("cannot start a serving reactor: {e}")))?;
+        servers.push(running);
+        addrs.push(addr);
+    }
+    let mut config = Config::new(params.network);
+    config.connect = addrs;
+    config.stop_when_synced = true;
+    config.min_chain_work = None;
+    config.nonce_seed = nonce_seed();
+    let mut fresh = HeaderTree::new(params);
+    fresh.reserve(n);
+    let mut engine = Engine::new(config, fresh, None);
+    let reactor = Reactor::new(net::Config::default().max_connections(peers + 64))
+        .map_err(|e| fail(format!("cannot start the reactor: {e}")))?;
+    let started = Instant::now();
+    let result = reactor.run(&mut engine);
+    let secs = started.elapsed().as_secs_f64();
+    for s in servers {
+        let _ = s.stop();
+    }
+    result.map_err(|e| fail(format!("reactor failed: {e}")))?;
+    if engine.tree().tip().hash != tree.tip().hash {
+        return Err(fail(format!(
+            "the sync from {peers} peer(s) ended at height {}, expected {}",
+            engine.height(),
+            tree.tip().height
+        )));
+    }
+    Ok(secs)
+}
