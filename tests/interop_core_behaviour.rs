@@ -11,14 +11,21 @@
 //! v1 connection (`core_regtest_outbound_v1.bin`): version, wtxidrelay,
 //! sendaddrv2, verack, getaddr, sendcmpct, ping, getheaders, feefilter,
 //! pong, getheaders, sendheaders, getdata (16 blocks).
+//!
+//! The other direction, `bitwire sync --connect <bitcoind>`:
+//! `core_regtest_inbound_v1.bin` is what a `bitcoind -regtest -listen` with
+//! 2100 mined blocks sent to bitwire: version, wtxidrelay, sendaddrv2,
+//! verack, sendcmpct, ping, getheaders, feefilter, pong, then the answers to
+//! bitwire's two getheaders (2000 and 100 headers).
 
 use core::time::Duration;
 
 use bitwire::chain::{params::Params, HeaderTree};
+use bitwire::net::Time;
 use bitwire::peer::DisconnectReason;
 use bitwire::sync::sim::{RawPeer, Sim};
 use bitwire::sync::{Config, Engine};
-use bitwire::wire::{BlockHeader, Command, WireError, HEADER_SIZE};
+use bitwire::wire::{BlockHash, BlockHeader, Command, WireError, HEADER_SIZE};
 use bitwire::Network;
 
 fn corpus(name: &str) -> Vec<u8> {
@@ -170,4 +177,103 @@ fn core_v2_handshake_is_closed_silently_so_core_retries_v1() {
         "{:?}",
         reasons[0]
     );
+}
+
+/// Re-frames captured messages (they were captured whole, checksums and all,
+/// so re-encoding is only slicing the stream).
+fn frames(stream: &[u8]) -> Vec<(String, &[u8])> {
+    let mut out = Vec::new();
+    let mut rest = stream;
+    while !rest.is_empty() {
+        let command =
+            String::from_utf8(rest[4..16].iter().copied().take_while(|&b| b != 0).collect())
+                .unwrap();
+        let len = 24 + u32::from_le_bytes(rest[16..20].try_into().unwrap()) as usize;
+        out.push((command, &rest[..len]));
+        rest = &rest[len..];
+    }
+    out
+}
+
+#[test]
+fn bitwire_syncs_from_core_as_core_answered() {
+    let stream = corpus("core_regtest_inbound_v1.bin");
+    let frames = frames(&stream);
+    let names: Vec<&str> = frames.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "version",
+            "wtxidrelay",
+            "sendaddrv2",
+            "verack",
+            "sendcmpct",
+            "ping",
+            "getheaders",
+            "feefilter",
+            "pong",
+            "headers",
+            "headers"
+        ]
+    );
+    let payload = |i: usize| &frames[i].1[24..];
+    // The last header Core sent (2100th) and its time: the clock must be past
+    // it for the time-too-new rule.
+    let last = BlockHeader::from_array(payload(10)[8101 - 81..8101 - 1].try_into().unwrap());
+    let tip: BlockHash =
+        "37e2dc9cc58909b0f60346d879902b4898d5c586f2c0ce5567c55f437a56d14b".parse().unwrap();
+    assert_eq!(last.block_hash(), tip);
+
+    let mut sim = Sim::new();
+    sim.now = Time::from_secs(u64::from(last.time()) + 60);
+    let mut core = RawPeer::new(Network::Regtest.magic());
+    // Core answers the connection with its handshake and first messages.
+    for (_, bytes) in &frames[..8] {
+        core.send_bytes(bytes);
+    }
+    let r = sim.add_raw(core);
+    let mut config = Config::new(Network::Regtest);
+    config.connect = vec![Sim::addr_of(r)];
+    config.stop_when_synced = true;
+    config.nonce_seed = 5;
+    let e = sim.add_engine(Engine::new(
+        config,
+        HeaderTree::new(Params::for_network(Network::Regtest)),
+        None,
+    ));
+    let asked = |sim: &mut Sim, n: usize| {
+        sim.raw(r).received.iter().filter(|(c, _)| *c == Command::GETHEADERS).count() >= n
+    };
+    sim.run_for(Duration::from_millis(100));
+    assert!(asked(&mut sim, 1), "{:?}", sim.raw(r).commands());
+    // Core's answers, in the order it sent them.
+    sim.raw(r).send_bytes(frames[8].1);
+    sim.raw(r).send_bytes(frames[9].1);
+    sim.run_for(Duration::from_millis(100));
+    assert!(asked(&mut sim, 2), "{:?}", sim.raw(r).commands());
+    sim.raw(r).send_bytes(frames[10].1);
+    assert!(sim.run_until(Duration::from_secs(5), |s| s.engine(e).is_done()));
+
+    let engine = sim.engine(e);
+    assert!(engine.is_synced());
+    assert_eq!(engine.height(), 2100);
+    assert_eq!(engine.tip(), tip);
+    assert!(sim.disconnects(e).is_empty(), "{:?}", sim.disconnects(e));
+    let got = sim.raw(r).received.clone();
+    let commands: Vec<&str> = got.iter().map(|(c, _)| c.as_str()).collect();
+    // The handshake in Core's order; then, interleaved as the bytes arrive
+    // (live, the first getheaders went out before Core's ping was read),
+    // our two getheaders, the pong and the answer to Core's getheaders.
+    assert_eq!(
+        commands[..6],
+        ["version", "wtxidrelay", "sendaddrv2", "verack", "sendheaders", "ping"]
+    );
+    let mut rest = commands[6..].to_vec();
+    rest.sort_unstable();
+    assert_eq!(rest, ["getheaders", "getheaders", "headers", "pong"]);
+    // Core's ping is answered with its nonce; its getheaders (a locator of a
+    // chain bitwire does not have yet) with an empty headers message.
+    let reply = |c: Command| &got.iter().find(|(k, _)| *k == c).unwrap().1;
+    assert_eq!(reply(Command::PONG).as_slice(), payload(5));
+    assert_eq!(reply(Command::HEADERS).as_slice(), [0]);
 }
