@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bitwire::chain::{params::Params, HeaderError, HeaderTree};
-use bitwire::net::{self, Closed, Io, Link, PeerId, Reactor, Service, Time};
+use bitwire::net::{self, Closed, Link, PeerId, Reactor, Time};
 use bitwire::peer::DisconnectReason;
 use bitwire::pow::U256;
 use bitwire::sync::{Config, Engine, Event};
@@ -34,6 +34,9 @@ use bitwire::wire::{
     NetAddr, ServiceFlags, WireError,
 };
 use bitwire::{Magic, Network};
+
+mod support;
+use support::Watched;
 
 const MAGIC: Magic = Magic::REGTEST;
 /// Honest chain length (two full `headers` answers and a partial one).
@@ -116,65 +119,6 @@ struct Seen {
     /// Highest buffered bytes per peer, and all peers together.
     peak: HashMap<PeerId, usize>,
     peak_total: usize,
-}
-
-/// The syncing engine, recording its events and buffer peaks after every call.
-struct Watched {
-    engine: Engine,
-    seen: Arc<Mutex<Seen>>,
-}
-
-impl Watched {
-    fn watch(&mut self, peer: Option<PeerId>) {
-        let mut seen = self.seen.lock().unwrap();
-        while let Some(e) = self.engine.poll_event() {
-            seen.events.push(e);
-        }
-        if let Some(p) = peer {
-            if let Some(held) = self.engine.peer_buffered_bytes(p) {
-                let peak = seen.peak.entry(p).or_default();
-                *peak = (*peak).max(held);
-            }
-        }
-        seen.peak_total = seen.peak_total.max(self.engine.buffered_bytes());
-    }
-}
-
-impl Service for Watched {
-    fn connected(&mut self, p: PeerId, a: SocketAddr, l: Link, now: Time) {
-        self.engine.connected(p, a, l, now);
-        self.watch(Some(p));
-    }
-    fn connect_failed(&mut self, a: SocketAddr, e: std::io::ErrorKind, now: Time) {
-        self.engine.connect_failed(a, e, now);
-        self.watch(None);
-    }
-    fn disconnected(&mut self, p: PeerId, why: Closed, now: Time) {
-        self.engine.disconnected(p, why, now);
-        self.watch(None);
-    }
-    fn received(&mut self, p: PeerId, bytes: &[u8], now: Time) {
-        // The peak inside the call: what the deframer held before it gave
-        // the frames out.
-        self.engine.received(p, bytes, now);
-        self.watch(Some(p));
-    }
-    fn pending_output(&self, p: PeerId) -> &[u8] {
-        self.engine.pending_output(p)
-    }
-    fn written(&mut self, p: PeerId, n: usize) {
-        self.engine.written(p, n);
-    }
-    fn tick(&mut self, now: Time) {
-        self.engine.tick(now);
-        self.watch(None);
-    }
-    fn next_io(&mut self) -> Option<Io> {
-        self.engine.next_io()
-    }
-    fn next_wakeup(&self) -> Option<Time> {
-        self.engine.next_wakeup()
-    }
 }
 
 // ---------------------------------------------------------------- the attacker
@@ -382,7 +326,26 @@ fn run(case: Case) {
     let engine = Engine::new(config, tree_with(&honest()[1..=case.start]), None);
     let mut reactor = Reactor::new(net::Config::default()).unwrap();
     let node_addr = reactor.listen("127.0.0.1:0".parse().unwrap()).unwrap();
-    let running = reactor.spawn("sync", Watched { engine, seen: seen.clone() }).unwrap();
+    // The syncing engine, recording its events and buffer peaks after every
+    // call. The peak on `received` is the one inside the call: what the
+    // deframer held before it gave the frames out.
+    let watch = {
+        let seen = seen.clone();
+        move |engine: &mut Engine, peer: Option<PeerId>| {
+            let mut seen = seen.lock().unwrap();
+            while let Some(e) = engine.poll_event() {
+                seen.events.push(e);
+            }
+            if let Some(p) = peer {
+                if let Some(held) = engine.peer_buffered_bytes(p) {
+                    let peak = seen.peak.entry(p).or_default();
+                    *peak = (*peak).max(held);
+                }
+            }
+            seen.peak_total = seen.peak_total.max(engine.buffered_bytes());
+        }
+    };
+    let running = reactor.spawn("sync", Watched::new(engine, watch)).unwrap();
 
     let script = case.script;
     let inbound = case.inbound;

@@ -10,18 +10,21 @@
 //! Alone in its test binary so no other test's memory is counted.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bitwire::chain::{params::Params, HeaderTree};
-use bitwire::net::{self, Closed, Io, Link, PeerId, Reactor, Service, Time};
+use bitwire::net::{self, PeerId, Reactor, Time};
 use bitwire::peer::DisconnectReason;
 use bitwire::sync::{Config, Engine, Event};
 use bitwire::wire::msg::{Verack, Version};
 use bitwire::wire::{write_message, NetAddr, ServiceFlags};
 use bitwire::{Magic, Network};
+
+mod support;
+use support::{rss_bytes, Watched};
 
 const PEERS: usize = 100;
 const BUDGET: usize = 32 << 20;
@@ -29,75 +32,11 @@ const BUDGET: usize = 32 << 20;
 /// read buffer, 100 attacker threads' stacks, allocator slack.
 const ALLOWANCE: u64 = 24 << 20;
 
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib * 1024
-}
-
 #[derive(Default)]
 struct Seen {
     reasons: Vec<DisconnectReason>,
     ready: usize,
     peak_total: usize,
-}
-
-struct Watched {
-    engine: Engine,
-    seen: Arc<Mutex<Seen>>,
-}
-
-impl Watched {
-    fn watch(&mut self) {
-        let mut seen = self.seen.lock().unwrap();
-        while let Some(e) = self.engine.poll_event() {
-            match e {
-                Event::Disconnected { reason, .. } => seen.reasons.push(reason),
-                Event::Ready { .. } => seen.ready += 1,
-                _ => {}
-            }
-        }
-        seen.peak_total = seen.peak_total.max(self.engine.buffered_bytes());
-    }
-}
-
-impl Service for Watched {
-    fn connected(&mut self, p: PeerId, a: SocketAddr, l: Link, now: Time) {
-        self.engine.connected(p, a, l, now);
-        self.watch();
-    }
-    fn connect_failed(&mut self, a: SocketAddr, e: std::io::ErrorKind, now: Time) {
-        self.engine.connect_failed(a, e, now);
-        self.watch();
-    }
-    fn disconnected(&mut self, p: PeerId, why: Closed, now: Time) {
-        self.engine.disconnected(p, why, now);
-        self.watch();
-    }
-    fn received(&mut self, p: PeerId, bytes: &[u8], now: Time) {
-        self.engine.received(p, bytes, now);
-        self.watch();
-    }
-    fn pending_output(&self, p: PeerId) -> &[u8] {
-        self.engine.pending_output(p)
-    }
-    fn written(&mut self, p: PeerId, n: usize) {
-        self.engine.written(p, n);
-    }
-    fn tick(&mut self, now: Time) {
-        self.engine.tick(now);
-        self.watch();
-    }
-    fn next_io(&mut self) -> Option<Io> {
-        self.engine.next_io()
-    }
-    fn next_wakeup(&self) -> Option<Time> {
-        self.engine.next_wakeup()
-    }
 }
 
 fn handshake(nonce: u64) -> Vec<u8> {
@@ -129,7 +68,21 @@ fn many_peers_pushing_maximum_messages_stay_under_the_overall_budget() {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let mut reactor = Reactor::new(net::Config::default()).unwrap();
     let addr = reactor.listen("127.0.0.1:0".parse().unwrap()).unwrap();
-    let running = reactor.spawn("server", Watched { engine, seen: seen.clone() }).unwrap();
+    let watch = {
+        let seen = seen.clone();
+        move |engine: &mut Engine, _: Option<PeerId>| {
+            let mut seen = seen.lock().unwrap();
+            while let Some(e) = engine.poll_event() {
+                match e {
+                    Event::Disconnected { reason, .. } => seen.reasons.push(reason),
+                    Event::Ready { .. } => seen.ready += 1,
+                    _ => {}
+                }
+            }
+            seen.peak_total = seen.peak_total.max(engine.buffered_bytes());
+        }
+    };
+    let running = reactor.spawn("server", Watched::new(engine, watch)).unwrap();
 
     // The message every peer streams: a block envelope declaring 4,000,000
     // bytes, then the bytes. Shared, allocated before the baseline.

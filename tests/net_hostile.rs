@@ -12,78 +12,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bitwire::chain::{params::Params, HeaderTree};
-use bitwire::net::{self, Closed, Exit, Io, Link, PeerId, Reactor, Service, Time};
+use bitwire::net::{self, Exit, Reactor, Time};
 use bitwire::peer::DisconnectReason;
-use bitwire::sync::{Config, Engine, Event};
+use bitwire::sync::{Config, Engine};
 use bitwire::wire::msg::Version;
-use bitwire::wire::{write_message, BlockHeader, NetAddr, ServiceFlags, HEADER_SIZE};
+use bitwire::wire::{write_message, NetAddr, ServiceFlags};
 use bitwire::Network;
 
-const HEADERS: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/mainnet_0_39999.bin");
+mod support;
+use support::{bundled_tree, record_disconnects, Watched};
+
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// A serving engine that records why each peer left.
-struct Recorded {
-    engine: Engine,
-    gone: Arc<Mutex<Vec<(SocketAddr, DisconnectReason)>>>,
-}
-
-impl Recorded {
-    fn drain(&mut self) {
-        while let Some(e) = self.engine.poll_event() {
-            if let Event::Disconnected { addr, reason, .. } = e {
-                self.gone.lock().unwrap().push((addr, reason));
-            }
-        }
-    }
-}
-
-impl Service for Recorded {
-    fn connected(&mut self, p: PeerId, a: SocketAddr, l: Link, now: Time) {
-        self.engine.connected(p, a, l, now);
-        self.drain();
-    }
-    fn connect_failed(&mut self, a: SocketAddr, e: std::io::ErrorKind, now: Time) {
-        self.engine.connect_failed(a, e, now);
-        self.drain();
-    }
-    fn disconnected(&mut self, p: PeerId, why: Closed, now: Time) {
-        self.engine.disconnected(p, why, now);
-        self.drain();
-    }
-    fn received(&mut self, p: PeerId, bytes: &[u8], now: Time) {
-        self.engine.received(p, bytes, now);
-        self.drain();
-    }
-    fn pending_output(&self, p: PeerId) -> &[u8] {
-        self.engine.pending_output(p)
-    }
-    fn written(&mut self, p: PeerId, n: usize) {
-        self.engine.written(p, n);
-    }
-    fn tick(&mut self, now: Time) {
-        self.engine.tick(now);
-        self.drain();
-    }
-    fn next_io(&mut self) -> Option<Io> {
-        self.engine.next_io()
-    }
-    fn next_wakeup(&self) -> Option<Time> {
-        self.engine.next_wakeup()
-    }
-}
-
-fn bundled_tree() -> HeaderTree {
-    let bytes = std::fs::read(HEADERS).unwrap();
-    let headers: Vec<BlockHeader> = bytes
-        .chunks_exact(HEADER_SIZE)
-        .map(|c| BlockHeader::from_array(c.try_into().unwrap()))
-        .collect();
-    let mut tree = HeaderTree::new(Params::for_network(Network::Main));
-    tree.accept(&headers, Time::now().as_secs()).unwrap();
-    tree
-}
 
 fn version() -> Vec<u8> {
     let mut out = Vec::new();
@@ -138,7 +77,8 @@ fn slow_and_stuck_peers_are_timed_out_while_an_honest_sync_completes() {
     config.handshake_timeout = HANDSHAKE_TIMEOUT;
     config.nonce_seed = 11;
     let gone = Arc::new(Mutex::new(Vec::new()));
-    let server = Recorded { engine: Engine::new(config, bundled_tree(), None), gone: gone.clone() };
+    let server =
+        Watched::new(Engine::new(config, bundled_tree(), None), record_disconnects(gone.clone()));
     let mut reactor = Reactor::new(net::Config::default()).unwrap();
     let addr = reactor.listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let server = reactor.spawn("server", server).unwrap();

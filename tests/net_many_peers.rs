@@ -14,83 +14,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bitwire::chain::{params::Params, HeaderTree};
-use bitwire::net::{self, Closed, Exit, Io, Link, PeerId, Reactor, Service, Time};
+use bitwire::net::{self, Exit, PeerId, Reactor};
 use bitwire::sync::{Config, Engine, Event};
 use bitwire::Network;
+
+mod support;
+use support::{rss_bytes, Watched};
 
 const PEERS: usize = 2000;
 /// Issue 6: "at most 32 KiB resident memory per peer on average".
 const BUDGET_PER_PEER: u64 = 32 * 1024;
 
 /// An engine that counts handshakes and unexpected disconnects.
-struct Counted {
-    engine: Engine,
-    ready: Arc<AtomicUsize>,
-    dropped: Arc<AtomicUsize>,
-}
-
-impl Counted {
-    fn drain(&mut self) {
-        while let Some(e) = self.engine.poll_event() {
-            match e {
-                Event::Ready { .. } => {
-                    self.ready.fetch_add(1, Ordering::SeqCst);
-                }
-                Event::Disconnected { .. } | Event::ConnectFailed { .. } => {
-                    self.dropped.fetch_add(1, Ordering::SeqCst);
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
-impl Service for Counted {
-    fn connected(&mut self, p: PeerId, a: SocketAddr, l: Link, now: Time) {
-        self.engine.connected(p, a, l, now);
-        self.drain();
-    }
-    fn connect_failed(&mut self, a: SocketAddr, e: std::io::ErrorKind, now: Time) {
-        self.engine.connect_failed(a, e, now);
-        self.drain();
-    }
-    fn disconnected(&mut self, p: PeerId, why: Closed, now: Time) {
-        self.engine.disconnected(p, why, now);
-        self.drain();
-    }
-    fn received(&mut self, p: PeerId, bytes: &[u8], now: Time) {
-        self.engine.received(p, bytes, now);
-        self.drain();
-    }
-    fn pending_output(&self, p: PeerId) -> &[u8] {
-        self.engine.pending_output(p)
-    }
-    fn written(&mut self, p: PeerId, n: usize) {
-        self.engine.written(p, n);
-    }
-    fn tick(&mut self, now: Time) {
-        self.engine.tick(now);
-        self.drain();
-    }
-    fn next_io(&mut self) -> Option<Io> {
-        self.engine.next_io()
-    }
-    fn next_wakeup(&self) -> Option<Time> {
-        self.engine.next_wakeup()
-    }
-}
-
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib * 1024
-}
-
-fn counted(connect: Vec<SocketAddr>, seed: u64) -> (Counted, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+#[allow(clippy::type_complexity)]
+fn counted(
+    connect: Vec<SocketAddr>,
+    seed: u64,
+) -> (Watched<impl FnMut(&mut Engine, Option<PeerId>) + Send>, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let mut config = Config::new(Network::Main);
     config.sync = !connect.is_empty();
     config.connect = connect;
@@ -98,7 +38,21 @@ fn counted(connect: Vec<SocketAddr>, seed: u64) -> (Counted, Arc<AtomicUsize>, A
     config.nonce_seed = seed;
     let engine = Engine::new(config, HeaderTree::new(Params::for_network(Network::Main)), None);
     let (ready, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    (Counted { engine, ready: ready.clone(), dropped: dropped.clone() }, ready, dropped)
+    let (r, d) = (ready.clone(), dropped.clone());
+    let count = move |engine: &mut Engine, _: Option<PeerId>| {
+        while let Some(e) = engine.poll_event() {
+            match e {
+                Event::Ready { .. } => {
+                    r.fetch_add(1, Ordering::SeqCst);
+                }
+                Event::Disconnected { .. } | Event::ConnectFailed { .. } => {
+                    d.fetch_add(1, Ordering::SeqCst);
+                }
+                _ => {}
+            }
+        }
+    };
+    (Watched::new(engine, count), ready, dropped)
 }
 
 #[test]

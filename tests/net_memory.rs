@@ -17,14 +17,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bitwire::chain::{params::Params, HeaderTree};
-use bitwire::net::{self, Closed, Exit, Io, Link, PeerId, Reactor, Service, Time};
+use bitwire::net::{self, Exit, Reactor};
 use bitwire::peer::DisconnectReason;
-use bitwire::sync::{Config, Engine, Event};
-use bitwire::wire::{BlockHeader, HEADER_SIZE};
+use bitwire::sync::{Config, Engine};
 use bitwire::Network;
 
-const HEADERS: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/mainnet_0_39999.bin");
+mod support;
+use support::{bundled_tree, record_disconnects, rss_bytes, Watched};
+
 const ATTACKERS: usize = 40;
 const MAX_MESSAGE: usize = 256 * 1024;
 const MAX_OUTPUT: usize = 512 * 1024;
@@ -33,78 +33,10 @@ const PAYLOAD: usize = 3_999_999;
 /// The honest sync's tree and everything else that is not a peer buffer.
 const FIXED: u64 = 24 << 20;
 
-/// A serving engine that records why each peer left.
-struct Recorded {
-    engine: Engine,
-    gone: Arc<Mutex<Vec<(SocketAddr, DisconnectReason)>>>,
-}
-
-impl Recorded {
-    fn drain(&mut self) {
-        while let Some(e) = self.engine.poll_event() {
-            if let Event::Disconnected { addr, reason, .. } = e {
-                self.gone.lock().unwrap().push((addr, reason));
-            }
-        }
-    }
-}
-
-impl Service for Recorded {
-    fn connected(&mut self, p: PeerId, a: SocketAddr, l: Link, now: Time) {
-        self.engine.connected(p, a, l, now);
-        self.drain();
-    }
-    fn connect_failed(&mut self, a: SocketAddr, e: std::io::ErrorKind, now: Time) {
-        self.engine.connect_failed(a, e, now);
-        self.drain();
-    }
-    fn disconnected(&mut self, p: PeerId, why: Closed, now: Time) {
-        self.engine.disconnected(p, why, now);
-        self.drain();
-    }
-    fn received(&mut self, p: PeerId, bytes: &[u8], now: Time) {
-        self.engine.received(p, bytes, now);
-        self.drain();
-    }
-    fn pending_output(&self, p: PeerId) -> &[u8] {
-        self.engine.pending_output(p)
-    }
-    fn written(&mut self, p: PeerId, n: usize) {
-        self.engine.written(p, n);
-    }
-    fn tick(&mut self, now: Time) {
-        self.engine.tick(now);
-        self.drain();
-    }
-    fn next_io(&mut self) -> Option<Io> {
-        self.engine.next_io()
-    }
-    fn next_wakeup(&self) -> Option<Time> {
-        self.engine.next_wakeup()
-    }
-}
-
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib * 1024
-}
-
 #[test]
 fn peers_pushing_huge_messages_stay_within_the_memory_budget() {
-    let bytes = std::fs::read(HEADERS).unwrap();
-    let headers: Vec<BlockHeader> = bytes
-        .chunks_exact(HEADER_SIZE)
-        .map(|c| BlockHeader::from_array(c.try_into().unwrap()))
-        .collect();
     let params = Params::for_network(Network::Main);
-    let mut tree = HeaderTree::new(params);
-    tree.accept(&headers, Time::now().as_secs()).unwrap();
-    drop((bytes, headers));
+    let tree = bundled_tree();
 
     let mut config = Config::new(Network::Main);
     config.sync = false;
@@ -113,7 +45,7 @@ fn peers_pushing_huge_messages_stay_within_the_memory_budget() {
     config.max_peers = ATTACKERS + 1;
     config.nonce_seed = 21;
     let gone = Arc::new(Mutex::new(Vec::new()));
-    let server = Recorded { engine: Engine::new(config, tree, None), gone: gone.clone() };
+    let server = Watched::new(Engine::new(config, tree, None), record_disconnects(gone.clone()));
     let mut reactor = Reactor::new(net::Config::default()).unwrap();
     let addr = reactor.listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let server = reactor.spawn("server", server).unwrap();

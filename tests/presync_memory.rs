@@ -14,19 +14,22 @@
 //! Regtest, where mining is cheap; alone in its test binary for the RSS.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bitwire::chain::{params::Params, HeaderTree};
-use bitwire::net::{self, Closed, Io, Link, PeerId, Reactor, Service, Time};
+use bitwire::net::{self, PeerId, Reactor, Time};
 use bitwire::peer::DisconnectReason;
 use bitwire::pow::{work_from_bits, U256};
 use bitwire::sync::{Config, Engine, Event};
 use bitwire::wire::msg::{Headers, Verack, Version};
 use bitwire::wire::{write_message, BlockHeader, Command, Deframer, NetAddr, ServiceFlags};
 use bitwire::{Magic, Network};
+
+mod support;
+use support::{rss_bytes, Watched};
 
 const MAGIC: Magic = Magic::REGTEST;
 /// On regtest every header carries the same work, so "low work" means
@@ -39,16 +42,6 @@ const START: usize = 200_000;
 const PRESYNC_BUDGET: u64 = 200_000;
 /// Resident memory the node may add while the attacker streams.
 const ALLOWANCE: u64 = 4 << 20;
-
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib * 1024
-}
 
 fn child(prev: &BlockHeader, time: u32, salt: u8) -> BlockHeader {
     let mut h = *prev;
@@ -71,65 +64,6 @@ struct Seen {
     attacker: Option<PeerId>,
     attacker_peak: usize,
     tree_len: usize,
-}
-
-struct Watched {
-    engine: Engine,
-    seen: Arc<Mutex<Seen>>,
-    attacker_addr: SocketAddr,
-}
-
-impl Watched {
-    fn watch(&mut self) {
-        let mut seen = self.seen.lock().unwrap();
-        while let Some(e) = self.engine.poll_event() {
-            if let Event::Connected { peer, addr, .. } = &e {
-                if *addr == self.attacker_addr {
-                    seen.attacker = Some(*peer);
-                }
-            }
-            seen.events.push(e);
-        }
-        if let Some(held) = seen.attacker.and_then(|a| self.engine.peer_buffered_bytes(a)) {
-            seen.attacker_peak = seen.attacker_peak.max(held);
-        }
-        seen.tree_len = self.engine.tree().len();
-    }
-}
-
-impl Service for Watched {
-    fn connected(&mut self, p: PeerId, a: SocketAddr, l: Link, now: Time) {
-        self.engine.connected(p, a, l, now);
-        self.watch();
-    }
-    fn connect_failed(&mut self, a: SocketAddr, e: std::io::ErrorKind, now: Time) {
-        self.engine.connect_failed(a, e, now);
-        self.watch();
-    }
-    fn disconnected(&mut self, p: PeerId, why: Closed, now: Time) {
-        self.engine.disconnected(p, why, now);
-        self.watch();
-    }
-    fn received(&mut self, p: PeerId, bytes: &[u8], now: Time) {
-        self.engine.received(p, bytes, now);
-        self.watch();
-    }
-    fn pending_output(&self, p: PeerId) -> &[u8] {
-        self.engine.pending_output(p)
-    }
-    fn written(&mut self, p: PeerId, n: usize) {
-        self.engine.written(p, n);
-    }
-    fn tick(&mut self, now: Time) {
-        self.engine.tick(now);
-        self.watch();
-    }
-    fn next_io(&mut self) -> Option<Io> {
-        self.engine.next_io()
-    }
-    fn next_wakeup(&self) -> Option<Time> {
-        self.engine.next_wakeup()
-    }
 }
 
 /// The attacker: answers the node's handshake, then every `getheaders` with
@@ -241,9 +175,27 @@ fn an_endless_cheap_chain_costs_a_fixed_memory_budget() {
     let per_peer = config.peer_budget();
     let seen = Arc::new(Mutex::new(Seen::default()));
     let node = Engine::new(config, tree_at(START), None);
+    let watch = {
+        let seen = seen.clone();
+        move |engine: &mut Engine, _: Option<PeerId>| {
+            let mut seen = seen.lock().unwrap();
+            while let Some(e) = engine.poll_event() {
+                if let Event::Connected { peer, addr, .. } = &e {
+                    if *addr == attacker_addr {
+                        seen.attacker = Some(*peer);
+                    }
+                }
+                seen.events.push(e);
+            }
+            if let Some(held) = seen.attacker.and_then(|a| engine.peer_buffered_bytes(a)) {
+                seen.attacker_peak = seen.attacker_peak.max(held);
+            }
+            seen.tree_len = engine.tree().len();
+        }
+    };
     let node = Reactor::new(net::Config::default())
         .unwrap()
-        .spawn("node", Watched { engine: node, seen: seen.clone(), attacker_addr })
+        .spawn("node", Watched::new(node, watch))
         .unwrap();
 
     // Sample resident memory as the attacker's headers go through.

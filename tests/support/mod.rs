@@ -1,0 +1,105 @@
+//! Helpers shared by the integration tests. Each test binary includes this
+//! module with `mod support;` and uses a subset of it.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bitwire::chain::{params::Params, HeaderTree};
+use bitwire::net::{Closed, Io, Link, PeerId, Service, Time};
+use bitwire::peer::DisconnectReason;
+use bitwire::sync::{Engine, Event};
+use bitwire::wire::{BlockHeader, HEADER_SIZE};
+use bitwire::Network;
+
+/// The bundled mainnet headers 0..=39,999.
+pub const HEADERS: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/mainnet_0_39999.bin");
+
+/// A mainnet tree holding the bundled headers ([`HEADERS`]).
+pub fn bundled_tree() -> HeaderTree {
+    let bytes = std::fs::read(HEADERS).unwrap();
+    let headers: Vec<BlockHeader> = bytes
+        .chunks_exact(HEADER_SIZE)
+        .map(|c| BlockHeader::from_array(c.try_into().unwrap()))
+        .collect();
+    let mut tree = HeaderTree::new(Params::for_network(Network::Main));
+    tree.accept(&headers, Time::now().as_secs()).unwrap();
+    tree
+}
+
+/// This process's resident memory (VmRSS from /proc/self/status), in bytes.
+pub fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+/// An engine as a reactor service that calls `watch` after every call that
+/// can produce events (connected, connect_failed, disconnected, received,
+/// tick), so it can drain them. `watch` gets the peer the call was about for
+/// `connected` and `received`, `None` otherwise.
+pub struct Watched<F> {
+    pub engine: Engine,
+    pub watch: F,
+}
+
+impl<F: FnMut(&mut Engine, Option<PeerId>)> Watched<F> {
+    pub fn new(engine: Engine, watch: F) -> Self {
+        Watched { engine, watch }
+    }
+}
+
+impl<F: FnMut(&mut Engine, Option<PeerId>)> Service for Watched<F> {
+    fn connected(&mut self, p: PeerId, a: SocketAddr, l: Link, now: Time) {
+        self.engine.connected(p, a, l, now);
+        (self.watch)(&mut self.engine, Some(p));
+    }
+    fn connect_failed(&mut self, a: SocketAddr, e: std::io::ErrorKind, now: Time) {
+        self.engine.connect_failed(a, e, now);
+        (self.watch)(&mut self.engine, None);
+    }
+    fn disconnected(&mut self, p: PeerId, why: Closed, now: Time) {
+        self.engine.disconnected(p, why, now);
+        (self.watch)(&mut self.engine, None);
+    }
+    fn received(&mut self, p: PeerId, bytes: &[u8], now: Time) {
+        self.engine.received(p, bytes, now);
+        (self.watch)(&mut self.engine, Some(p));
+    }
+    fn pending_output(&self, p: PeerId) -> &[u8] {
+        self.engine.pending_output(p)
+    }
+    fn written(&mut self, p: PeerId, n: usize) {
+        self.engine.written(p, n);
+    }
+    fn tick(&mut self, now: Time) {
+        self.engine.tick(now);
+        (self.watch)(&mut self.engine, None);
+    }
+    fn next_io(&mut self) -> Option<Io> {
+        self.engine.next_io()
+    }
+    fn next_wakeup(&self) -> Option<Time> {
+        self.engine.next_wakeup()
+    }
+}
+
+/// A `watch` for [`Watched`] that drains the engine's events and records
+/// why each peer left in `gone`.
+pub fn record_disconnects(
+    gone: Arc<Mutex<Vec<(SocketAddr, DisconnectReason)>>>,
+) -> impl FnMut(&mut Engine, Option<PeerId>) + Send {
+    move |engine, _| {
+        while let Some(e) = engine.poll_event() {
+            if let Event::Disconnected { addr, reason, .. } = e {
+                gone.lock().unwrap().push((addr, reason));
+            }
+        }
+    }
+}
