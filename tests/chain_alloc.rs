@@ -3,39 +3,16 @@
 //! `HeaderTree::accept_hashed` over 2,000 real mainnet headers (a full
 //! `headers` message) makes no heap allocation. Also the rejection path.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use bitwire::chain::{HeaderTree, Params};
 use bitwire::pow::hash_headers;
 use bitwire::wire::BlockHeader;
 use bitwire::Network;
 
-struct Counting;
-
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call unchanged to the system allocator; the counter
-// is the only addition.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+mod support;
+use support::Counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: Counting = Counting::new();
 
 #[test]
 fn accept_hashed_allocates_nothing_once_reserved() {
@@ -51,9 +28,9 @@ fn accept_hashed_allocates_nothing_once_reserved() {
     hash_headers(batch, &mut hashes);
     tree.reserve(batch.len());
 
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = GLOBAL.allocations();
     let acc = tree.accept_hashed(batch, &hashes, 2_000_000_000).unwrap();
-    let during = ALLOCS.load(Ordering::Relaxed) - before;
+    let during = GLOBAL.allocations() - before;
     assert_eq!(acc.new, 2000);
     assert_eq!(during, 0, "allocations while accepting 2000 headers");
 
@@ -63,8 +40,8 @@ fn accept_hashed_allocates_nothing_once_reserved() {
     let mut hashes = Vec::with_capacity(bad.len());
     hash_headers(&bad, &mut hashes);
     tree.reserve(bad.len());
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = GLOBAL.allocations();
     let rej = tree.accept_hashed(&bad, &hashes, 2_000_000_000).unwrap_err();
-    assert_eq!(ALLOCS.load(Ordering::Relaxed) - before, 0);
+    assert_eq!(GLOBAL.allocations() - before, 0);
     assert_eq!((rej.index, rej.error.reason()), (5, "high-hash"));
 }

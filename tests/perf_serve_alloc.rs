@@ -3,39 +3,16 @@
 //! serving path) gives exactly what `headers_after` gives, into a reused
 //! buffer. One test per file: the counting allocator is process-wide.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use bitwire::chain::mine::generate_chain;
 use bitwire::chain::{HeaderTree, Params};
 use bitwire::wire::BlockHash;
 use bitwire::Network;
 
-struct Counting;
-
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call unchanged to the system allocator; the counter
-// is the only addition.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+mod support;
+use support::Counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: Counting = Counting::new();
 
 #[test]
 fn serving_into_a_reused_buffer_allocates_nothing_and_matches() {
@@ -48,14 +25,14 @@ fn serving_into_a_reused_buffer_allocates_nothing_and_matches() {
         (0..5).map(|k| vec![tree.hash_at(k * 2000).unwrap(), p.genesis_hash]).collect();
     let mut buf = Vec::new();
     tree.headers_after_into(&locators[0], BlockHash::ZERO, 2000, &mut buf); // sizes it
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = GLOBAL.allocations();
     let mut served = 0;
     for loc in &locators {
         tree.headers_after_into(loc, BlockHash::ZERO, 2000, &mut buf);
         served += buf.len();
         assert_eq!(buf.first().map(|h| h.prev_hash()), Some(loc[0]));
     }
-    let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    let allocs = GLOBAL.allocations() - before;
     assert_eq!(allocs, 0, "{allocs} allocations serving {served} headers");
     assert_eq!(served, 4 * 2000 + 1000);
     // The same answers as the allocating form, the stop hash and max included.

@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bitwire::chain::{params::Params, HeaderTree};
@@ -101,5 +103,42 @@ pub fn record_disconnects(
                 gone.lock().unwrap().push((addr, reason));
             }
         }
+    }
+}
+
+/// A global allocator that forwards to the system allocator and counts
+/// allocations (`alloc` and `realloc` calls). A test binary declares its own
+/// `#[global_allocator] static GLOBAL: Counting = Counting::new();`.
+pub struct Counting {
+    allocs: AtomicUsize,
+}
+
+impl Counting {
+    pub const fn new() -> Self {
+        Counting { allocs: AtomicUsize::new(0) }
+    }
+
+    /// Allocations so far, process-wide.
+    pub fn allocations(&self) -> usize {
+        self.allocs.load(Ordering::Relaxed)
+    }
+}
+
+// SAFETY: forwards every call unchanged to the system allocator; the counter
+// is the only addition.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.allocs.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        self.allocs.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
