@@ -15,16 +15,16 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use bitwire::chain::{HeaderTree, Params};
-use bitwire::net::{self, Closed, Io, Link, PeerId, Reactor, Service, Time};
+use bitwire::net::{self, Closed, Io, Link, PeerId, Service, Time};
 use bitwire::sync::{Config, Engine, Event};
-use bitwire::wire::{BlockHeader, HEADER_SIZE};
+use bitwire::wire::HEADER_SIZE;
 use bitwire::Network;
 use serde_json::Value;
 
+mod support;
+use support::{bundled_tree, spawn_on_loopback, HEADERS};
+
 const BIN: &str = env!("CARGO_BIN_EXE_bitwire");
-const HEADERS: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/mainnet_0_39999.bin");
 const HEADERS_JSON: &str =
     concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/mainnet_0_39999.json");
 /// No test process may run longer than this.
@@ -419,13 +419,7 @@ impl Service for Liar {
 
 /// A serving engine over the bundled chain (validated in this process).
 fn serving_engine() -> Engine {
-    let bytes = std::fs::read(HEADERS).unwrap();
-    let headers: Vec<BlockHeader> = bytes
-        .chunks_exact(HEADER_SIZE)
-        .map(|c| BlockHeader::from_array(c.try_into().unwrap()))
-        .collect();
-    let mut tree = HeaderTree::new(Params::for_network(Network::Main));
-    tree.accept(&headers, Time::now().as_secs()).unwrap();
+    let tree = bundled_tree();
     let mut config = Config::new(Network::Main);
     config.sync = false;
     config.nonce_seed = 0x5e11;
@@ -433,9 +427,7 @@ fn serving_engine() -> Engine {
 }
 
 fn spawn_in_process<S: Service + Send + 'static>(service: S) -> (net::Running<S>, SocketAddr) {
-    let mut reactor = Reactor::new(net::Config::default()).unwrap();
-    let addr = reactor.listen("127.0.0.1:0".parse().unwrap()).unwrap();
-    (reactor.spawn("test-server", service).unwrap(), addr)
+    spawn_on_loopback("test-server", service)
 }
 
 #[test]

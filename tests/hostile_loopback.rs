@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bitwire::chain::{params::Params, HeaderError, HeaderTree};
-use bitwire::net::{self, Closed, Link, PeerId, Reactor, Time};
+use bitwire::net::{Closed, Link, PeerId, Time};
 use bitwire::peer::DisconnectReason;
 use bitwire::pow::U256;
 use bitwire::sync::{Config, Engine, Event};
@@ -36,7 +36,7 @@ use bitwire::wire::{
 use bitwire::{Magic, Network};
 
 mod support;
-use support::Watched;
+use support::{spawn_on_loopback, Watched};
 
 const MAGIC: Magic = Magic::REGTEST;
 /// Honest chain length (two full `headers` answers and a partial one).
@@ -101,10 +101,9 @@ fn honest_servers() -> &'static [SocketAddr] {
                 config.sync = false;
                 config.nonce_seed = 1000 + i;
                 let engine = Engine::new(config, tree_with(&honest()[1..]), None);
-                let mut reactor = Reactor::new(net::Config::default()).unwrap();
-                let addr = reactor.listen("127.0.0.1:0".parse().unwrap()).unwrap();
+                let (running, addr) = spawn_on_loopback("honest", engine);
                 // Runs until the test process exits.
-                std::mem::forget(reactor.spawn("honest", engine).unwrap());
+                std::mem::forget(running);
                 addr
             })
             .collect()
@@ -324,8 +323,6 @@ fn run(case: Case) {
     let budget = config.max_buffered_total;
     let seen = Arc::new(Mutex::new(Seen::default()));
     let engine = Engine::new(config, tree_with(&honest()[1..=case.start]), None);
-    let mut reactor = Reactor::new(net::Config::default()).unwrap();
-    let node_addr = reactor.listen("127.0.0.1:0".parse().unwrap()).unwrap();
     // The syncing engine, recording its events and buffer peaks after every
     // call. The peak on `received` is the one inside the call: what the
     // deframer held before it gave the frames out.
@@ -345,7 +342,7 @@ fn run(case: Case) {
             seen.peak_total = seen.peak_total.max(engine.buffered_bytes());
         }
     };
-    let running = reactor.spawn("sync", Watched::new(engine, watch)).unwrap();
+    let (running, node_addr) = spawn_on_loopback("sync", Watched::new(engine, watch));
 
     let script = case.script;
     let inbound = case.inbound;

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bitwire::chain::{params::Params, HeaderTree};
-use bitwire::net::{self, PeerId, Reactor, Time};
+use bitwire::net::{PeerId, Time};
 use bitwire::peer::DisconnectReason;
 use bitwire::sync::{Config, Engine, Event};
 use bitwire::wire::msg::{Verack, Version};
@@ -24,7 +24,7 @@ use bitwire::wire::{write_message, NetAddr, ServiceFlags};
 use bitwire::{Magic, Network};
 
 mod support;
-use support::{rss_bytes, Watched};
+use support::{rss_bytes, spawn_on_loopback, Watched};
 
 const PEERS: usize = 100;
 const BUDGET: usize = 32 << 20;
@@ -66,8 +66,6 @@ fn many_peers_pushing_maximum_messages_stay_under_the_overall_budget() {
     let per_peer = config.max_message;
     let engine = Engine::new(config, HeaderTree::new(Params::for_network(Network::Main)), None);
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let mut reactor = Reactor::new(net::Config::default()).unwrap();
-    let addr = reactor.listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let watch = {
         let seen = seen.clone();
         move |engine: &mut Engine, _: Option<PeerId>| {
@@ -82,7 +80,7 @@ fn many_peers_pushing_maximum_messages_stay_under_the_overall_budget() {
             seen.peak_total = seen.peak_total.max(engine.buffered_bytes());
         }
     };
-    let running = reactor.spawn("server", Watched::new(engine, watch)).unwrap();
+    let (running, addr) = spawn_on_loopback("server", Watched::new(engine, watch));
 
     // The message every peer streams: a block envelope declaring 4,000,000
     // bytes, then the bytes. Shared, allocated before the baseline.

@@ -20,7 +20,7 @@ use bitwire::wire::{write_message, NetAddr, ServiceFlags};
 use bitwire::Network;
 
 mod support;
-use support::{bundled_tree, record_disconnects, Watched};
+use support::{bundled_tree, record_disconnects, spawn_on_loopback, Watched};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -79,9 +79,7 @@ fn slow_and_stuck_peers_are_timed_out_while_an_honest_sync_completes() {
     let gone = Arc::new(Mutex::new(Vec::new()));
     let server =
         Watched::new(Engine::new(config, bundled_tree(), None), record_disconnects(gone.clone()));
-    let mut reactor = Reactor::new(net::Config::default()).unwrap();
-    let addr = reactor.listen("127.0.0.1:0".parse().unwrap()).unwrap();
-    let server = reactor.spawn("server", server).unwrap();
+    let (server, addr) = spawn_on_loopback("server", server);
 
     let (silent, silent_t) = attack(addr, |_| {});
     let (slow, slow_t) = attack(addr, |s| {

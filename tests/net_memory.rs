@@ -23,7 +23,7 @@ use bitwire::sync::{Config, Engine};
 use bitwire::Network;
 
 mod support;
-use support::{bundled_tree, record_disconnects, rss_bytes, Watched};
+use support::{bundled_tree, record_disconnects, rss_bytes, spawn_on_loopback, Watched};
 
 const ATTACKERS: usize = 40;
 const MAX_MESSAGE: usize = 256 * 1024;
@@ -46,9 +46,7 @@ fn peers_pushing_huge_messages_stay_within_the_memory_budget() {
     config.nonce_seed = 21;
     let gone = Arc::new(Mutex::new(Vec::new()));
     let server = Watched::new(Engine::new(config, tree, None), record_disconnects(gone.clone()));
-    let mut reactor = Reactor::new(net::Config::default()).unwrap();
-    let addr = reactor.listen("127.0.0.1:0".parse().unwrap()).unwrap();
-    let server = reactor.spawn("server", server).unwrap();
+    let (server, addr) = spawn_on_loopback("server", server);
     std::thread::sleep(Duration::from_millis(100));
     let before = rss_bytes();
 

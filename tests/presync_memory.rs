@@ -29,7 +29,7 @@ use bitwire::wire::{write_message, BlockHeader, Command, Deframer, NetAddr, Serv
 use bitwire::{Magic, Network};
 
 mod support;
-use support::{rss_bytes, Watched};
+use support::{rss_bytes, spawn_on_loopback, Watched};
 
 const MAGIC: Magic = Magic::REGTEST;
 /// On regtest every header carries the same work, so "low work" means
@@ -150,9 +150,7 @@ fn an_endless_cheap_chain_costs_a_fixed_memory_budget() {
     let mut config = Config::new(Network::Regtest);
     config.sync = false;
     let server = Engine::new(config, tree_at(HONEST), None);
-    let mut reactor = Reactor::new(net::Config::default()).unwrap();
-    let honest_addr = reactor.listen("127.0.0.1:0".parse().unwrap()).unwrap();
-    let server = reactor.spawn("honest", server).unwrap();
+    let (server, honest_addr) = spawn_on_loopback("honest", server);
     // The attacker.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let attacker_addr = listener.local_addr().unwrap();

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bitwire::chain::{params::Params, HeaderTree};
-use bitwire::net::{Closed, Io, Link, PeerId, Service, Time};
+use bitwire::net::{self, Closed, Io, Link, PeerId, Reactor, Running, Service, Time};
 use bitwire::peer::DisconnectReason;
 use bitwire::sync::{Engine, Event};
 use bitwire::wire::{BlockHeader, HEADER_SIZE};
@@ -141,4 +141,16 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
+}
+
+/// Starts `service` on its own reactor thread (default configuration),
+/// listening on a loopback port; returns the running reactor and the port's
+/// address.
+pub fn spawn_on_loopback<S: Service + Send + 'static>(
+    name: &str,
+    service: S,
+) -> (Running<S>, SocketAddr) {
+    let mut reactor = Reactor::new(net::Config::default()).unwrap();
+    let addr = reactor.listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    (reactor.spawn(name, service).unwrap(), addr)
 }
