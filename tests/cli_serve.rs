@@ -4,7 +4,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use bitwire::net::{self, Closed, Io, Link, PeerId, Reactor, Service, Time};
@@ -13,32 +12,15 @@ use bitwire::wire::msg::{GetData, GetHeaders, HeadersView, Verack, Version, Vers
 use bitwire::wire::{BlockHash, InvEntry, InvType, NetAddr, ServiceFlags, HEADER_SIZE};
 use bitwire::Network;
 
+mod support;
+use support::{TempDir, HEADERS};
+
 const BIN: &str = env!("CARGO_BIN_EXE_bitwire");
-const HEADERS: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/mainnet_0_39999.bin");
 const TESTNET3: &str =
     concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/testnet3_0_9999.bin");
 
-/// A scratch directory, removed when dropped (also when a test fails).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn temp_dir(name: &str) -> TempDir {
-    let dir = std::env::temp_dir().join(format!("bitwire-cli-serve-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
+    TempDir::new("cli-serve", name)
 }
 
 /// Starts `bitwire serve` with `args` plus a loopback port; returns the

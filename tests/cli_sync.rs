@@ -10,7 +10,6 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -22,7 +21,7 @@ use bitwire::Network;
 use serde_json::Value;
 
 mod support;
-use support::{bundled_tree, spawn_on_loopback, HEADERS};
+use support::{bundled_tree, spawn_on_loopback, TempDir, HEADERS};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bitwire");
 const HEADERS_JSON: &str =
@@ -49,29 +48,8 @@ fn expected_chainwork() -> String {
     hex::encode(work.unwrap().to_be_bytes())
 }
 
-/// A scratch directory, removed when dropped (also when a test fails).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn to_str(&self) -> Option<&str> {
-        self.0.to_str()
-    }
-    fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn temp_dir(name: &str) -> TempDir {
-    let dir = std::env::temp_dir().join(format!("bitwire-cli-sync-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
+    TempDir::new("cli-sync", name)
 }
 
 /// A child process whose stderr lines are collected by a thread.

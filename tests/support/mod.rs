@@ -5,6 +5,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -153,4 +154,30 @@ pub fn spawn_on_loopback<S: Service + Send + 'static>(
     let mut reactor = Reactor::new(net::Config::default()).unwrap();
     let addr = reactor.listen("127.0.0.1:0".parse().unwrap()).unwrap();
     (reactor.spawn(name, service).unwrap(), addr)
+}
+
+/// A scratch directory, removed when dropped (also when a test fails).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// `bitwire-{tag}-{pid}-{name}` in the system's temporary directory,
+    /// emptied first.
+    pub fn new(tag: &str, name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("bitwire-{tag}-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    pub fn to_str(&self) -> Option<&str> {
+        self.0.to_str()
+    }
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
