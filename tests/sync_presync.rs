@@ -9,9 +9,12 @@ use bitwire::chain::{params::Params, HeaderTree};
 use bitwire::peer::DisconnectReason;
 use bitwire::pow::U256;
 use bitwire::sync::sim::{Sim, START};
-use bitwire::sync::{Config, Engine, Event};
+use bitwire::sync::{Config, Engine};
 use bitwire::wire::{BlockHeader, HEADER_SIZE};
 use bitwire::Network;
+
+mod support;
+use support::served;
 
 /// A regtest chain of `n` headers on genesis; `salt` makes it distinct.
 fn regtest_chain(n: usize, salt: u8) -> Vec<BlockHeader> {
@@ -73,17 +76,6 @@ fn client(network: Network, servers: &[usize], min: U256, max_presync: u64) -> E
     config.min_chain_work = Some(min);
     config.max_presync_headers = max_presync;
     Engine::new(config, HeaderTree::new(Params::for_network(network)), None)
-}
-
-fn served(sim: &Sim, node: usize) -> u64 {
-    sim.nodes[node]
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Served { count, .. } => Some(*count as u64),
-            _ => None,
-        })
-        .sum()
 }
 
 #[test]

@@ -11,6 +11,9 @@ use bitwire::sync::{Config, Engine, Event};
 use bitwire::wire::{BlockHeader, Command, HEADER_SIZE};
 use bitwire::Network;
 
+mod support;
+use support::served;
+
 fn mainnet_headers() -> Vec<BlockHeader> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/mainnet_0_39999.bin");
     let bytes = std::fs::read(path).unwrap();
@@ -44,17 +47,6 @@ fn client(servers: &[usize], seed: u64) -> Engine {
     config.stop_when_synced = true;
     config.nonce_seed = seed;
     Engine::new(config, HeaderTree::new(params()), None)
-}
-
-fn served(sim: &Sim, node: usize) -> u64 {
-    sim.nodes[node]
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Served { count, .. } => Some(*count as u64),
-            _ => None,
-        })
-        .sum()
 }
 
 #[test]

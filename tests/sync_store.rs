@@ -7,17 +7,11 @@ use bitwire::chain::store::load_tree;
 use bitwire::chain::{params::Params, HeaderTree};
 use bitwire::sync::sim::{Sim, START};
 use bitwire::sync::{Config, Engine, Event};
-use bitwire::wire::{BlockHeader, HEADER_SIZE};
+use bitwire::wire::BlockHeader;
 use bitwire::Network;
 
-fn headers() -> Vec<BlockHeader> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/vectors/headers/mainnet_0_39999.bin");
-    std::fs::read(path)
-        .unwrap()
-        .chunks_exact(HEADER_SIZE)
-        .map(|c| BlockHeader::from_array(c.try_into().unwrap()))
-        .collect()
-}
+mod support;
+use support::{bundled_headers, served};
 
 fn server(headers: &[BlockHeader], tip: usize) -> Engine {
     let mut tree = HeaderTree::new(Params::for_network(Network::Main));
@@ -29,20 +23,9 @@ fn server(headers: &[BlockHeader], tip: usize) -> Engine {
     Engine::new(config, tree, None)
 }
 
-fn served(sim: &Sim, node: usize) -> u64 {
-    sim.nodes[node]
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Served { count, .. } => Some(*count as u64),
-            _ => None,
-        })
-        .sum()
-}
-
 #[test]
 fn sync_persists_and_resumes() {
-    let headers = headers();
+    let headers = bundled_headers();
     let dir = std::env::temp_dir().join(format!("bitwire-sync-store-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let params = Params::for_network(Network::Main);

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use bitwire::chain::{params::Params, HeaderTree};
 use bitwire::net::{self, Closed, Io, Link, PeerId, Reactor, Running, Service, Time};
 use bitwire::peer::DisconnectReason;
+use bitwire::sync::sim::Sim;
 use bitwire::sync::{Engine, Event};
 use bitwire::wire::{BlockHeader, HEADER_SIZE};
 use bitwire::Network;
@@ -180,4 +181,25 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The bundled mainnet headers ([`HEADERS`]), parsed.
+pub fn bundled_headers() -> Vec<BlockHeader> {
+    std::fs::read(HEADERS)
+        .unwrap()
+        .chunks_exact(HEADER_SIZE)
+        .map(|c| BlockHeader::from_array(c.try_into().unwrap()))
+        .collect()
+}
+
+/// Headers a simulated node has served so far, from its `Served` events.
+pub fn served(sim: &Sim, node: usize) -> u64 {
+    sim.nodes[node]
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Served { count, .. } => Some(*count as u64),
+            _ => None,
+        })
+        .sum()
 }
