@@ -29,7 +29,8 @@ use bitwire::wire::{BlockHash, BlockHeader};
 use bitwire::Network;
 use sha2::{Digest, Sha256};
 
-use super::serve::{headers_from_bytes, network_arg, nonce_seed, serve_config};
+use super::headers_from_bytes;
+use super::serve::{network_arg, nonce_seed, serve_config};
 
 const USAGE: &str = "\
 USAGE:
@@ -126,16 +127,9 @@ fn parse(mut p: lexopt::Parser) -> Result<Option<Args>, String> {
 
 /// Runs `bitwire bench` with the arguments after the subcommand name.
 pub fn run(args: lexopt::Parser) -> i32 {
-    let args = match parse(args) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            print!("{USAGE}");
-            return 0;
-        }
-        Err(e) => {
-            eprintln!("bitwire bench: {e}\n\n{USAGE}");
-            return 2;
-        }
+    let args = match super::parsed("bench", USAGE, parse(args)) {
+        Ok(a) => a,
+        Err(code) => return code,
     };
     match bench(&args) {
         Ok(()) => 0,
@@ -156,7 +150,7 @@ fn load(args: &Args) -> Result<(Vec<BlockHeader>, Network, String), (i32, String
         if headers[0].block_hash() != genesis {
             return Err((2, format!("{}: expected the {network} genesis first", file.display())));
         }
-        return Ok((headers, network, file.display().to_string()));
+        return Ok((headers.to_vec(), network, file.display().to_string()));
     }
     let p = Params::for_network(Network::Regtest);
     let started = Instant::now();

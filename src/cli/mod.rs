@@ -8,6 +8,9 @@ mod serve;
 mod sync;
 mod validate;
 
+use bitwire::wire::{BlockHeader, HEADER_SIZE};
+use zerocopy::FromBytes;
+
 const USAGE: &str = "\
 bitwire: Bitcoin's P2P wire protocol and header sync
 
@@ -24,6 +27,38 @@ COMMANDS:
 
 Run `bitwire <COMMAND> --help` for a command's options.
 ";
+
+/// Views raw bytes as headers, without copying: the length must be a non-zero multiple of 80.
+pub(crate) fn headers_from_bytes(bytes: &[u8]) -> Result<&[BlockHeader], String> {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(HEADER_SIZE) {
+        return Err(format!(
+            "expected a non-zero multiple of {HEADER_SIZE} bytes of raw headers, found {} bytes",
+            bytes.len()
+        ));
+    }
+    // `BlockHeader` is `Unaligned` and 80 bytes, so any multiple of 80 bytes is a slice of them.
+    <[BlockHeader]>::ref_from_bytes(bytes).map_err(|_| "not a whole number of headers".to_string())
+}
+
+/// A subcommand's parsed arguments, or the exit status when there is nothing to run:
+/// 0 after `--help` (usage printed), 2 after a usage error (message and usage on stderr).
+pub(crate) fn parsed<A>(
+    command: &str,
+    usage: &str,
+    parsed: Result<Option<A>, String>,
+) -> Result<A, i32> {
+    match parsed {
+        Ok(Some(a)) => Ok(a),
+        Ok(None) => {
+            print!("{usage}");
+            Err(0)
+        }
+        Err(e) => {
+            eprintln!("bitwire {command}: {e}\n\n{usage}");
+            Err(2)
+        }
+    }
+}
 
 /// Runs the CLI and returns the process exit status.
 pub fn run() -> i32 {

@@ -17,9 +17,10 @@ use bitwire::chain::{store, HeaderTree, Params};
 use bitwire::net::{self, Closed, Io, Link, PeerId, Reactor, Service, Time};
 use bitwire::peer::DisconnectReason;
 use bitwire::sync::{Config, Engine, Event, MAX_HEADERS_RESULTS};
-use bitwire::wire::{BlockHeader, HEADER_SIZE};
+use bitwire::wire::BlockHeader;
 use bitwire::Network;
 
+use super::headers_from_bytes;
 use super::json::Obj;
 
 const USAGE: &str = "\
@@ -114,20 +115,6 @@ fn parse(mut p: lexopt::Parser) -> Result<Option<Args>, String> {
         (Some(_), Some(_)) => return Err("--headers and --datadir exclude each other".into()),
     };
     Ok(Some(Args { network, source, listen, max_connections }))
-}
-
-/// Splits raw bytes into headers: the length must be a non-zero multiple of 80.
-pub(super) fn headers_from_bytes(bytes: &[u8]) -> Result<Vec<BlockHeader>, String> {
-    if bytes.is_empty() || !bytes.len().is_multiple_of(HEADER_SIZE) {
-        return Err(format!(
-            "expected a non-zero multiple of {HEADER_SIZE} bytes of raw headers, found {} bytes",
-            bytes.len()
-        ));
-    }
-    Ok(bytes
-        .chunks_exact(HEADER_SIZE)
-        .map(|c| BlockHeader::from_array(c.try_into().expect("chunks of 80 bytes")))
-        .collect())
 }
 
 /// Validates `headers` (starting at the genesis of `params`, or at height 1)
@@ -314,16 +301,9 @@ impl ServeLog {
 
 /// Runs `bitwire serve` with the arguments after the subcommand name.
 pub fn run(args: lexopt::Parser) -> i32 {
-    let args = match parse(args) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            print!("{USAGE}");
-            return 0;
-        }
-        Err(e) => {
-            eprintln!("bitwire serve: {e}\n\n{USAGE}");
-            return 2;
-        }
+    let args = match super::parsed("serve", USAGE, parse(args)) {
+        Ok(a) => a,
+        Err(code) => return code,
     };
     match serve(args) {
         Ok(()) => 0,
@@ -342,7 +322,7 @@ fn serve(args: Args) -> Result<(), String> {
                 std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let headers =
                 headers_from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-            tree_from_headers(params, &headers).map_err(|e| format!("{}: {e}", path.display()))?
+            tree_from_headers(params, headers).map_err(|e| format!("{}: {e}", path.display()))?
         }
         Source::Datadir(dir) => {
             store::load_tree(dir, params).map_err(|e| format!("{}: {e}", dir.display()))?.0

@@ -28,11 +28,9 @@ use bitwire::sync::{Config, Engine, Event};
 use bitwire::wire::BlockHash;
 use bitwire::Network;
 
+use super::headers_from_bytes;
 use super::json::Obj;
-use super::serve::{
-    addr_arg, headers_from_bytes, network_arg, nonce_seed, serve_config, tree_from_headers,
-    Observed,
-};
+use super::serve::{addr_arg, network_arg, nonce_seed, serve_config, tree_from_headers, Observed};
 
 /// The real mainnet headers 0..=39999 the offline default serves
 /// (corpus/vectors/headers/mainnet_0_39999.bin, see corpus/vectors/SOURCES.md),
@@ -169,16 +167,9 @@ fn parse(mut p: lexopt::Parser) -> Result<Option<Args>, String> {
 
 /// Runs `bitwire sync` with the arguments after the subcommand name.
 pub fn run(args: lexopt::Parser) -> i32 {
-    let args = match parse(args) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            print!("{USAGE}");
-            return 0;
-        }
-        Err(e) => {
-            eprintln!("bitwire sync: {e}\n\n{USAGE}");
-            return 2;
-        }
+    let args = match super::parsed("sync", USAGE, parse(args)) {
+        Ok(a) => a,
+        Err(code) => return code,
     };
     match sync(args) {
         Ok(code) => code,
@@ -232,7 +223,7 @@ impl Servers {
         let headers = headers_from_bytes(BUNDLED).map_err(|e| format!("bundled headers: {e}"))?;
         // Validated once; each server gets a copy.
         let tree =
-            tree_from_headers(params, &headers).map_err(|e| format!("bundled headers: {e}"))?;
+            tree_from_headers(params, headers).map_err(|e| format!("bundled headers: {e}"))?;
         let tip = tree.tip().hash;
         let (mut running, mut addrs) = (Vec::new(), Vec::new());
         for i in 0..count {

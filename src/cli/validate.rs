@@ -8,9 +8,7 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bitwire::chain::{HeaderTree, Params};
-use bitwire::wire::{BlockHeader, HEADER_SIZE};
 use bitwire::Network;
-use zerocopy::FromBytes;
 
 use super::json::Obj;
 
@@ -72,16 +70,9 @@ fn parse(mut p: lexopt::Parser) -> Result<Option<Args>, String> {
 
 /// Runs `bitwire validate` with the arguments after the subcommand name.
 pub fn run(args: lexopt::Parser) -> i32 {
-    let args = match parse(args) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            print!("{USAGE}");
-            return 0;
-        }
-        Err(e) => {
-            eprintln!("bitwire validate: {e}\n\n{USAGE}");
-            return 2;
-        }
+    let args = match super::parsed("validate", USAGE, parse(args)) {
+        Ok(a) => a,
+        Err(code) => return code,
     };
     let bytes = match std::fs::read(&args.file) {
         Ok(b) => b,
@@ -90,15 +81,13 @@ pub fn run(args: lexopt::Parser) -> i32 {
             return 2;
         }
     };
-    if bytes.is_empty() || bytes.len() % HEADER_SIZE != 0 {
-        eprintln!(
-            "bitwire validate: {}: expected a non-empty multiple of 80 bytes, found {} bytes",
-            args.file.display(),
-            bytes.len()
-        );
-        return 2;
-    }
-    let headers = <[BlockHeader]>::ref_from_bytes(&bytes).expect("length is a multiple of 80");
+    let headers = match super::headers_from_bytes(&bytes) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("bitwire validate: {}: {e}", args.file.display());
+            return 2;
+        }
+    };
     let now = args.now.unwrap_or_else(|| {
         SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
     });
