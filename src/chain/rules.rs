@@ -52,6 +52,26 @@ pub trait ChainContext {
     }
 }
 
+/// The walk-back answer for a new block at `height` with `bits`, from its
+/// parent's answer: a block at a retarget boundary or above the minimum
+/// difficulty ends the walk itself; any other block inherits the answer of
+/// its parent, which `parent_answer` gives (from a cache, or by walking).
+/// Lets a context keep [`ChainContext::last_non_min_difficulty_bits`] in
+/// O(1) per appended block.
+pub fn next_walk_answer(
+    height: u32,
+    bits: CompactTarget,
+    interval: u32,
+    limit_bits: CompactTarget,
+    parent_answer: impl FnOnce() -> Option<CompactTarget>,
+) -> Option<CompactTarget> {
+    if !height.is_multiple_of(interval) && bits == limit_bits {
+        parent_answer()
+    } else {
+        Some(bits)
+    }
+}
+
 /// The walk behind [`ChainContext::last_non_min_difficulty_bits`], block by block.
 pub fn walk_non_min_difficulty<C: ChainContext + ?Sized>(
     ctx: &C,

@@ -539,14 +539,16 @@ impl HeaderTree {
         let interval = self.params.difficulty_adjustment_interval();
         let limit = self.params.pow_limit_bits();
         let e = &self.entries[idx as usize];
-        let answer = if !e.height.is_multiple_of(interval) && CompactTarget(e.bits) == limit {
-            match self.walk_cache {
+        let answer = rules::next_walk_answer(
+            e.height,
+            CompactTarget(e.bits),
+            interval,
+            limit,
+            || match self.walk_cache {
                 Some((b, bits)) if b == parent => Some(bits),
                 _ => rules::walk_non_min_difficulty(self, parent, interval, limit),
-            }
-        } else {
-            Some(CompactTarget(e.bits))
-        };
+            },
+        );
         self.walk_cache = answer.map(|bits| (idx, bits));
     }
 

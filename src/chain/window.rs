@@ -129,14 +129,15 @@ impl ChainWindow {
         if self.params.allow_min_difficulty_blocks {
             let interval = self.params.difficulty_adjustment_interval();
             let limit = self.params.pow_limit_bits();
-            let answer = if !self.tip_height.is_multiple_of(interval) && h.bits() == limit {
-                match parent_answer {
-                    Some((_, bits)) => Some(bits),
-                    None => rules::walk_non_min_difficulty(self, self.tip_height, interval, limit),
-                }
-            } else {
-                Some(h.bits())
-            };
+            let answer =
+                rules::next_walk_answer(self.tip_height, h.bits(), interval, limit, || {
+                    match parent_answer {
+                        Some((_, bits)) => Some(bits),
+                        None => {
+                            rules::walk_non_min_difficulty(self, self.tip_height, interval, limit)
+                        }
+                    }
+                });
             self.walk_cache = answer.map(|bits| (self.tip_height, bits));
         }
         self.chainwork = self.chainwork.saturating_add(&work_from_bits(h.bits()));
