@@ -7,7 +7,7 @@
 //! O(log n) in all, not per message).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bitwire::chain::{params::Params, HeaderTree};
 use bitwire::net::{Io, Link, PeerId, Service};
@@ -19,12 +19,20 @@ use bitwire::Network;
 
 struct Counting;
 
-static COUNTING: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    /// Counting is switched on for the test's own thread only, so the harness's
+    /// threads cannot add allocations of their own. Const-initialised: no allocation.
+    static COUNTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn counting() -> bool {
+    COUNTING.try_with(std::cell::Cell::get).unwrap_or(false)
+}
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if counting() {
             ALLOCS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: forwarded unchanged to the system allocator.
@@ -35,7 +43,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if counting() {
             ALLOCS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: forwarded unchanged to the system allocator.
@@ -107,11 +115,11 @@ fn steady_state_sync_allocates_nothing_per_message() {
     assert_eq!(e.height(), 6000);
     let before_tree = e.tree().heap_bytes();
     ALLOCS.store(0, Ordering::Relaxed);
-    COUNTING.store(true, Ordering::Relaxed);
+    COUNTING.with(|c| c.set(true));
     for a in &answers[3..] {
         step(&mut e, a);
     }
-    COUNTING.store(false, Ordering::Relaxed);
+    COUNTING.with(|c| c.set(false));
     let allocs = ALLOCS.load(Ordering::Relaxed);
     let messages = answers.len() as u64 - 3;
     assert_eq!(e.height(), 38_000);
@@ -125,13 +133,13 @@ fn steady_state_sync_allocates_nothing_per_message() {
         tree.accept(c, now.as_secs()).unwrap();
     }
     ALLOCS.store(0, Ordering::Relaxed);
-    COUNTING.store(true, Ordering::Relaxed);
+    COUNTING.with(|c| c.set(true));
     for c in headers[6001..38_001].chunks(2000) {
         hashes.clear();
         bitwire::pow::hash_headers(c, &mut hashes);
         tree.accept_hashed(c, &hashes, now.as_secs()).unwrap();
     }
-    COUNTING.store(false, Ordering::Relaxed);
+    COUNTING.with(|c| c.set(false));
     let baseline = ALLOCS.load(Ordering::Relaxed);
     eprintln!("engine: {allocs} allocations over {messages} messages; bare tree: {baseline}");
     assert_eq!(allocs, baseline, "the engine allocated per message");

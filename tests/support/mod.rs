@@ -4,9 +4,9 @@
 #![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bitwire::chain::{params::Params, HeaderTree};
@@ -109,28 +109,36 @@ pub fn record_disconnects(
 }
 
 /// A global allocator that forwards to the system allocator and counts
-/// allocations (`alloc` and `realloc` calls). A test binary declares its own
+/// allocations (`alloc` and `realloc` calls) per thread. A test binary declares its own
 /// `#[global_allocator] static GLOBAL: Counting = Counting::new();`.
-pub struct Counting {
-    allocs: AtomicUsize,
-}
+pub struct Counting;
 
 impl Counting {
     pub const fn new() -> Self {
-        Counting { allocs: AtomicUsize::new(0) }
+        Counting
     }
 
-    /// Allocations so far, process-wide.
+    /// Allocations so far on the calling thread: other threads (the test
+    /// harness, tests running in parallel) are not counted.
     pub fn allocations(&self) -> usize {
-        self.allocs.load(Ordering::Relaxed)
+        THREAD_ALLOCS.try_with(Cell::get).unwrap_or(0)
     }
+}
+
+thread_local! {
+    /// Per-thread count; a const initialiser, so touching it never allocates.
+    static THREAD_ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_allocation() {
+    let _ = THREAD_ALLOCS.try_with(|c| c.set(c.get() + 1));
 }
 
 // SAFETY: forwards every call unchanged to the system allocator; the counter
 // is the only addition.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        self.allocs.fetch_add(1, Ordering::Relaxed);
+        count_allocation();
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
@@ -139,7 +147,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        self.allocs.fetch_add(1, Ordering::Relaxed);
+        count_allocation();
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
