@@ -22,6 +22,7 @@
 #![warn(rust_2018_idioms)]
 
 pub mod chain;
+mod mem;
 pub mod net;
 pub mod network;
 pub mod peer;

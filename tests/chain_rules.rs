@@ -129,6 +129,43 @@ fn time_too_old_at_the_median_and_accepted_one_second_later() {
 }
 
 #[test]
+fn time_too_old_decided_exactly_at_every_time_around_an_unordered_window() {
+    // The tree answers the median-time rule for a child of its last header
+    // by counting (no sort). Times here repeat and step back, and every
+    // candidate time at and around each of the last 11 is tried: accepted
+    // exactly when it is after the median the slow way (sort, take the 6th).
+    let p = regtest();
+    let mut tree = HeaderTree::new(&p);
+    let offsets: [u32; 17] = [
+        600, 1200, 1800, 1800, 2400, 3000, 3000, 3600, 3300, 4200, 4200, 4100, 4800, 4600, 5400,
+        5400, 5300,
+    ];
+    let mut parent = p.genesis();
+    let mut chain = Vec::new();
+    for off in offsets {
+        let time = p.genesis().time() + off;
+        let h = child(&parent, 4, time.wrapping_sub(parent.time()), 0x207fffff);
+        tree.accept(&[h], NOW).unwrap();
+        chain.push(h);
+        parent = h;
+    }
+    let mut window: Vec<u32> = chain[chain.len() - 11..].iter().map(|h| h.time()).collect();
+    window.sort_unstable();
+    let median = window[5];
+    let last = *chain.last().unwrap();
+    for t in window.iter().flat_map(|&w| [w - 1, w, w + 1]) {
+        let h = child(&last, 4, t.wrapping_sub(last.time()), 0x207fffff);
+        let got = tree.clone().accept(&[h], NOW);
+        if t > median {
+            assert!(got.is_ok(), "time {t} after the median {median} must pass: {got:?}");
+        } else {
+            let e = got.expect_err("at or before the median").error;
+            assert_eq!(e, HeaderError::TimeTooOld { time: t, median_time_past: i64::from(median) });
+        }
+    }
+}
+
+#[test]
 fn time_too_old_on_a_real_header_with_fewer_than_11_ancestors() {
     // Near genesis Core takes the median of what there is: for block 2 that
     // is max(time 0, time 1). A real block 2 re-timed to block 1's time fails.

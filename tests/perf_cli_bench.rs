@@ -30,6 +30,7 @@ fn bench_prints_every_row_and_ratio() {
         "| bitwire sync over loopback from 1 peer(s) | ",
         "| bitwire sync over loopback from 2 peer(s) | ",
         "| validate / batched hashing, 1 core | ",
+        "| sync over loopback from 2 peer(s) / validate 1 core | ",
         "| sync over loopback from 2 peer(s) / validate ",
     ] {
         let line =

@@ -207,6 +207,10 @@ pub fn check_rules(data: &[u8], context: &HeaderTree) {
     let window = super::ChainWindow::from_tree(&tree, &parent_hash).expect("parent in the tree");
     let by_tree = tree.accept(headers.as_slice(), now);
     let by_window = window.clone().extend(headers.as_slice(), now);
+    // The chunked path `bitwire validate` takes (hash a chunk, fault in the
+    // entries ahead, validate) gives the same answer as `accept`.
+    let by_par = context.clone().accept_par_threads(&headers, now, 1);
+    assert_eq!(by_par, by_tree, "accept_par_threads and accept disagree");
     // The tree skips headers it already holds, as Core's `AcceptBlockHeader`
     // does (no rule is checked again, not even the clock); a window checks
     // every header. Compare them on batches of new headers only.

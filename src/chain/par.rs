@@ -61,10 +61,30 @@ impl HeaderTree {
     ) -> Result<Accepted, HeaderRejection> {
         let kernel = Kernel::best();
         let threads = threads.min(headers.len() / PAR_MIN_HEADERS_PER_THREAD).max(1);
+        // Room for every header now: the entries never move while pages
+        // ahead of the validator are faulted in (`mem::Spare`).
+        self.reserve(headers.len());
+        let spare = self.spare_entries();
         if threads == 1 {
-            let mut hashes = vec![BlockHash::ZERO; headers.len()];
-            kernel.hash_into(headers, &mut hashes);
-            return self.accept_hashed(headers, &hashes, now);
+            // Hash a chunk, fault in the entries it will fill, validate it,
+            // next: the hashes stay in cache and one small buffer serves the
+            // whole batch (one buffer for a million hashes is 32 MB of fresh
+            // pages, each faulting on first write), and the entries' pages
+            // are faulted in a batch at a time rather than one by one.
+            let mut hashes = [BlockHash::ZERO; PAR_CHUNK_HEADERS];
+            let mut total =
+                Accepted { new: 0, known: 0, best_tip_changed: false, reorg_height: None };
+            for (i, batch) in headers.chunks(PAR_CHUNK_HEADERS).enumerate() {
+                let start = i * PAR_CHUNK_HEADERS;
+                let out = &mut hashes[..batch.len()];
+                kernel.hash_into(batch, out);
+                spare.populate(start..start + batch.len());
+                match self.accept_hashed(batch, out, now) {
+                    Ok(acc) => merge(&mut total, &acc),
+                    Err(rej) => return Err(rebase(rej, &mut total, start)),
+                }
+            }
+            return Ok(total);
         }
         let chunks: Vec<Chunk> = (0..headers.len().div_ceil(PAR_CHUNK_HEADERS))
             .map(|_| Chunk { hashes: Mutex::new(Vec::new()), done: AtomicBool::new(false) })
@@ -79,6 +99,10 @@ impl HeaderTree {
             let batch = &headers[start..(start + PAR_CHUNK_HEADERS).min(headers.len())];
             let mut out = vec![BlockHash::ZERO; batch.len()];
             kernel.hash_into(batch, &mut out);
+            // The entries this chunk will fill (at most one per header),
+            // faulted in here rather than one page fault at a time in the
+            // validator.
+            spare.populate(start..start + batch.len());
             *chunk.hashes.lock().unwrap_or_else(PoisonError::into_inner) = out;
             chunk.done.store(true, Ordering::Release);
             true
@@ -113,12 +137,7 @@ impl HeaderTree {
                     let batch = &headers[start..start + out.len()];
                     match self.accept_hashed(batch, &out, now) {
                         Ok(acc) => merge(&mut total, &acc),
-                        Err(mut rej) => {
-                            merge(&mut total, &rej.accepted);
-                            rej.index += start;
-                            rej.accepted = total;
-                            return Err(rej);
-                        }
+                        Err(rej) => return Err(rebase(rej, &mut total, start)),
                     }
                 }
                 Ok(total)
@@ -127,6 +146,15 @@ impl HeaderTree {
             result
         })
     }
+}
+
+/// A chunk's rejection as one of the whole batch: its index counted from the
+/// batch's start and `accepted` covering every chunk before it.
+fn rebase(mut rej: HeaderRejection, total: &mut Accepted, start: usize) -> HeaderRejection {
+    merge(total, &rej.accepted);
+    rej.index += start;
+    rej.accepted = *total;
+    rej
 }
 
 fn merge(total: &mut Accepted, acc: &Accepted) {

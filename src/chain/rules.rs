@@ -35,6 +35,18 @@ pub trait ChainContext {
         median_time_past(self, b)
     }
 
+    /// Core's `time-too-old` rule for a child of `b` with time `time`:
+    /// `Err(median)` when `time` is not after `b`'s median time past, `Ok`
+    /// when it is or the median is unknown. The default asks
+    /// [`ChainContext::median_time_past`]; a context may answer without
+    /// computing the median when the rule holds.
+    fn check_median_time(&self, b: Self::Block, time: u32) -> Result<(), i64> {
+        match self.median_time_past(b) {
+            Some(mtp) if i64::from(time) <= mtp => Err(mtp),
+            _ => Ok(()),
+        }
+    }
+
     /// The `nBits` of the last block at or before `b` that is at a retarget
     /// boundary (a multiple of `interval`) or not at the minimum difficulty
     /// `limit_bits`: the walk-back of Core's `GetNextWorkRequired` on networks
@@ -213,10 +225,8 @@ pub fn contextual_check<C: ChainContext>(
         }
     }
 
-    if let Some(mtp) = ctx.median_time_past(prev) {
-        if i64::from(time) <= mtp {
-            return Err(HeaderError::TimeTooOld { time, median_time_past: mtp });
-        }
+    if let Err(mtp) = ctx.check_median_time(prev, time) {
+        return Err(HeaderError::TimeTooOld { time, median_time_past: mtp });
     }
 
     if params.enforce_bip94

@@ -287,12 +287,13 @@ fn bench(args: &Args) -> Result<(), (i32, String)> {
     );
     let _ = writeln!(o, "| validate {cores} cores / 1 core | {:.2}x | >= 1.8x |", vn / v1);
     for (name, secs) in rows.iter().filter(|(r, _)| r.starts_with("bitwire sync")) {
-        let _ = writeln!(
-            o,
-            "| {} / validate {cores} cores | {:.0}% | >= 70% |",
-            name.trim_start_matches("bitwire "),
-            100.0 * (n as f64 / secs) / vn
-        );
+        // The serving peers run on this machine too, so the syncing side
+        // has about one core of it: both references are shown.
+        let sync = n as f64 / secs;
+        let name = name.trim_start_matches("bitwire ");
+        let _ = writeln!(o, "| {name} / validate 1 core | {:.0}% | >= 70% |", 100.0 * sync / v1);
+        let _ =
+            writeln!(o, "| {name} / validate {cores} cores | {:.0}% | >= 70% |", 100.0 * sync / vn);
     }
     Ok(())
 }
@@ -328,12 +329,14 @@ fn sync_once(
     config.stop_when_synced = true;
     config.min_chain_work = None;
     config.nonce_seed = nonce_seed();
+    let reactor = Reactor::new(net::Config::default().max_connections(peers + 64))
+        .map_err(|e| fail(format!("cannot start the reactor: {e}")))?;
+    // Timed from the empty tree on, as the validate rows are: the tree's
+    // memory is part of the job.
+    let started = Instant::now();
     let mut fresh = HeaderTree::new(params);
     fresh.reserve(n);
     let mut engine = Engine::new(config, fresh, None);
-    let reactor = Reactor::new(net::Config::default().max_connections(peers + 64))
-        .map_err(|e| fail(format!("cannot start the reactor: {e}")))?;
-    let started = Instant::now();
     let result = reactor.run(&mut engine);
     let secs = started.elapsed().as_secs_f64();
     for s in servers {

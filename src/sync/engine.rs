@@ -689,6 +689,7 @@ impl Core {
         }
         let mark = self.tree.len();
         let before = self.tree.tip().height;
+        self.tree.prefault(count);
         let (added, rejected) =
             match self.tree.accept_hashed(&self.batch, &self.hashes, now.as_secs()) {
                 Ok(acc) => (acc.new, None),
