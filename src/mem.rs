@@ -45,12 +45,21 @@ impl Spare {
         Spare { first, end, size }
     }
 
+    /// The whole allocation of `v`, as if it were empty: for a buffer
+    /// allocated zeroed (`vec![0; n]`, which the allocator maps lazily) and
+    /// about to be written all over.
+    pub(crate) fn whole<T>(v: &Vec<T>) -> Spare {
+        let size = core::mem::size_of::<T>();
+        let first = v.as_ptr() as usize;
+        Spare { first, end: first.saturating_add(v.capacity().saturating_mul(size)), size }
+    }
+
     /// Faults in the pages wholly inside the spare elements `elems` (counted
     /// from the first unused slot; clamped to the allocation).
     pub(crate) fn populate(&self, elems: Range<usize>) {
         let start = self.first.saturating_add(elems.start.saturating_mul(self.size));
         let stop = self.first.saturating_add(elems.end.saturating_mul(self.size)).min(self.end);
-        let start = start.next_multiple_of(PAGE);
+        let Some(start) = start.checked_next_multiple_of(PAGE) else { return };
         let stop = stop - stop % PAGE;
         if start < stop {
             populate_write(start, stop - start);
@@ -64,10 +73,11 @@ fn populate_write(addr: usize, len: usize) {
     // in, writable, as a first write would, "avoiding the actual memory
     // access": it reads and writes no byte, so it cannot change or race with
     // what any thread stores there, and it creates no Rust reference (plain
-    // integers in, an integer out). `addr..addr + len` lies inside the spare
-    // capacity of a Vec the caller keeps alive and does not reallocate while
-    // this runs (`HeaderTree::accept_par` reserves first and pushes at most
-    // one entry per header); were that ever broken, the call would fault in
+    // integers in, an integer out). `addr..addr + len` lies inside the
+    // allocation of a Vec the caller keeps alive and does not reallocate
+    // while this runs (`HeaderTree::accept_par` reserves first and pushes at
+    // most one entry per header; the hash index populates a table it just
+    // allocated); were that ever broken, the call would fault in
     // pages of whatever is mapped there, still without touching a byte, or
     // fail with ENOMEM. The result is ignored on purpose: EINVAL (a kernel
     // before 5.14) or ENOMEM only mean the pages fault later, as usual.
@@ -96,8 +106,14 @@ mod tests {
         v.extend(100..v.capacity() as u64);
         assert!(v.iter().enumerate().all(|(i, &x)| x == i as u64));
 
+        let mut table = vec![0u64; 3 * PAGE];
+        table[5] = 5;
+        Spare::whole(&table).populate(0..table.len());
+        assert!(table.iter().enumerate().all(|(i, &x)| x == if i == 5 { 5 } else { 0 }));
+
         let empty: Vec<u32> = Vec::new();
         Spare::of(&empty).populate(0..10);
+        Spare::whole(&empty).populate(0..10);
         let zst: Vec<()> = Vec::with_capacity(10);
         Spare::of(&zst).populate(0..10);
     }
