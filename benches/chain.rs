@@ -80,6 +80,32 @@ fn validate(c: &mut Criterion) {
             black_box(last)
         })
     });
+    // The same rust-bitcoin job on every core (the headers split evenly, one
+    // scoped thread per core), to race `bitwire_full_rules_all_cores` fairly.
+    g.bench_function("rust_bitcoin_decode_hash_pow_all_cores", |b| {
+        use bitcoin::consensus::Decodable;
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let per = n.div_ceil(cores) * 80;
+        b.iter(|| {
+            std::thread::scope(|s| {
+                let workers: Vec<_> = bytes
+                    .chunks(per)
+                    .map(|part| {
+                        s.spawn(move || {
+                            let mut last = None;
+                            for chunk in part.chunks_exact(80) {
+                                let h = bitcoin::block::Header::consensus_decode(&mut &chunk[..])
+                                    .unwrap();
+                                last = Some(h.validate_pow(h.target()).unwrap());
+                            }
+                            last
+                        })
+                    })
+                    .collect();
+                black_box(workers.into_iter().map(|w| w.join().unwrap()).last())
+            })
+        })
+    });
     g.finish();
 }
 
