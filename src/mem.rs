@@ -67,6 +67,30 @@ impl Spare {
     }
 }
 
+/// Fuzzing helper (the `chain_rules` target runs it on every input): a
+/// buffer of an input-chosen size and fill, faulted in over input-chosen
+/// ranges of its spare capacity and of the whole allocation, keeps every
+/// byte, and its spare capacity still takes writes afterwards. The ranges
+/// span whole pages, so the `madvise` call really runs.
+pub(crate) fn check_populate(data: &[u8]) {
+    let byte = |i: usize| usize::from(data.get(i).copied().unwrap_or(0));
+    // Up to 16 pages of u64s, filled up to an input-chosen length.
+    let capacity = (byte(0) % 16 + 1) * PAGE / 8;
+    let len = (byte(1) * 131 + byte(2)) % (capacity + 1);
+    let mut v: Vec<u64> = Vec::with_capacity(capacity);
+    v.extend((0..len as u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+    let spare = Spare::of(&v);
+    let (a, b) = (byte(3) * 64, byte(4) * 64 + byte(5));
+    spare.populate(a.min(b)..a.max(b));
+    spare.populate(0..usize::MAX);
+    Spare::whole(&v).populate(byte(6)..capacity);
+    let fill = |i: usize| (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    assert!(v.iter().enumerate().all(|(i, &x)| x == fill(i)), "populate changed a byte");
+    let room = v.capacity() - v.len();
+    v.extend((len..len + room).map(fill));
+    assert!(v.iter().enumerate().all(|(i, &x)| x == fill(i)));
+}
+
 #[cfg(target_os = "linux")]
 fn populate_write(addr: usize, len: usize) {
     // SAFETY: madvise(MADV_POPULATE_WRITE) only faults the pages of the range
@@ -116,5 +140,12 @@ mod tests {
         Spare::whole(&empty).populate(0..10);
         let zst: Vec<()> = Vec::with_capacity(10);
         Spare::of(&zst).populate(0..10);
+    }
+
+    #[test]
+    fn the_fuzz_check_holds_on_a_few_inputs() {
+        for input in [&[][..], &[15, 255, 255, 1, 200, 7, 3], &[3, 0, 9, 64, 2, 255, 255]] {
+            check_populate(input);
+        }
     }
 }

@@ -174,8 +174,14 @@ const MAX_RULE_HEADERS: usize = 16;
 /// - a rejection names one of Core's reasons, and leaves the rejected header
 ///   out of the tree and the ones before it in;
 /// - accepted headers sit at the right heights, and the best tip never
-///   loses work.
+///   loses work;
+/// - `accept_par_threads` (one thread, the chunked path) agrees with `accept`;
+/// - faulting memory in ahead of use (`madvise(MADV_POPULATE_WRITE)`, the
+///   tree's one `unsafe` call) changes no byte, on input-chosen buffers and ranges.
 pub fn check_rules(data: &[u8], context: &HeaderTree) {
+    // The one `unsafe` call outside `pow` (madvise in `mem`), over whole
+    // pages: the batches below are too small to reach it through the tree.
+    crate::mem::check_populate(data);
     let Some((head, rest)) = data.split_first_chunk::<6>() else { return };
     let tip_height = context.tip().height;
     let parent_height = u32::from(u16::from_le_bytes([head[0], head[1]])) % (tip_height + 1);
