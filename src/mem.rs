@@ -9,8 +9,11 @@
 //! Linux (5.14 and later) can fault a range in ahead of use with
 //! `madvise(MADV_POPULATE_WRITE)`, which changes no byte, so a helper thread
 //! can do it for memory the main thread is about to fill: that is all this
-//! module does, for [`HeaderTree::accept_par`](crate::chain::HeaderTree::accept_par).
-//! Elsewhere, or on an older kernel, it does nothing.
+//! module does, for the header tree (its entries ahead of
+//! [`HeaderTree::accept_par`](crate::chain::HeaderTree::accept_par)'s
+//! validator and of [`HeaderTree::prefault`](crate::chain::HeaderTree::prefault),
+//! and its hash index's table when allocated). Elsewhere, or on an older
+//! kernel, it does nothing.
 //!
 //! (Transparent huge pages were tried and dropped: on this VM the first
 //! 2 MiB pages a process touches cost about 4 ms each, slower than the 4 KiB
@@ -38,20 +41,23 @@ pub(crate) struct Spare {
 impl Spare {
     /// The spare capacity of `v` as it is now.
     pub(crate) fn of<T>(v: &Vec<T>) -> Spare {
-        let size = core::mem::size_of::<T>();
-        let base = v.as_ptr() as usize;
-        let first = base.saturating_add(v.len().saturating_mul(size));
-        let end = base.saturating_add(v.capacity().saturating_mul(size));
-        Spare { first, end, size }
+        Spare::from_element(v, v.len())
     }
 
     /// The whole allocation of `v`, as if it were empty: for a buffer
     /// allocated zeroed (`vec![0; n]`, which the allocator maps lazily) and
     /// about to be written all over.
     pub(crate) fn whole<T>(v: &Vec<T>) -> Spare {
+        Spare::from_element(v, 0)
+    }
+
+    /// The allocation of `v` from element `first` to its capacity.
+    fn from_element<T>(v: &Vec<T>, first: usize) -> Spare {
         let size = core::mem::size_of::<T>();
-        let first = v.as_ptr() as usize;
-        Spare { first, end: first.saturating_add(v.capacity().saturating_mul(size)), size }
+        let base = v.as_ptr() as usize;
+        let first = base.saturating_add(first.saturating_mul(size));
+        let end = base.saturating_add(v.capacity().saturating_mul(size));
+        Spare { first, end, size }
     }
 
     /// Faults in the pages wholly inside the spare elements `elems` (counted
@@ -77,14 +83,14 @@ pub(crate) fn check_populate(data: &[u8]) {
     // Up to 16 pages of u64s, filled up to an input-chosen length.
     let capacity = (byte(0) % 16 + 1) * PAGE / 8;
     let len = (byte(1) * 131 + byte(2)) % (capacity + 1);
+    let fill = |i: usize| (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     let mut v: Vec<u64> = Vec::with_capacity(capacity);
-    v.extend((0..len as u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+    v.extend((0..len).map(fill));
     let spare = Spare::of(&v);
     let (a, b) = (byte(3) * 64, byte(4) * 64 + byte(5));
     spare.populate(a.min(b)..a.max(b));
     spare.populate(0..usize::MAX);
     Spare::whole(&v).populate(byte(6)..capacity);
-    let fill = |i: usize| (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     assert!(v.iter().enumerate().all(|(i, &x)| x == fill(i)), "populate changed a byte");
     let room = v.capacity() - v.len();
     v.extend((len..len + room).map(fill));
@@ -99,8 +105,8 @@ fn populate_write(addr: usize, len: usize) {
     // what any thread stores there, and it creates no Rust reference (plain
     // integers in, an integer out). `addr..addr + len` lies inside the
     // allocation of a Vec the caller keeps alive and does not reallocate
-    // while this runs (`HeaderTree::accept_par` reserves first and pushes at
-    // most one entry per header; the hash index populates a table it just
+    // while this runs (`HeaderTree::accept_par` makes room first and pushes
+    // at most one entry per header; the hash index populates a table it just
     // allocated); were that ever broken, the call would fault in
     // pages of whatever is mapped there, still without touching a byte, or
     // fail with ENOMEM. The result is ignored on purpose: EINVAL (a kernel

@@ -63,7 +63,7 @@ impl HeaderTree {
         let threads = threads.min(headers.len() / PAR_MIN_HEADERS_PER_THREAD).max(1);
         // Room for every header now: the entries never move while pages
         // ahead of the validator are faulted in (`mem::Spare`).
-        self.reserve(headers.len());
+        self.make_room(headers.len());
         let spare = self.spare_entries();
         if threads == 1 {
             // Hash a chunk, fault in the entries it will fill, validate it,

@@ -291,6 +291,15 @@ impl HeaderTree {
         self.best.reserve_exact(additional);
     }
 
+    /// Makes room for `additional` more headers the way a `Vec` grows (at
+    /// least doubling), unlike [`HeaderTree::reserve`]'s exact fit: for
+    /// callers that add batch after batch.
+    pub(super) fn make_room(&mut self, additional: usize) {
+        self.entries.reserve(additional);
+        self.index.reserve(additional);
+        self.best.reserve(additional);
+    }
+
     /// The entries' unused capacity, for faulting it in ahead of the writes
     /// ([`HeaderTree::accept_par`]).
     pub(super) fn spare_entries(&self) -> crate::mem::Spare {

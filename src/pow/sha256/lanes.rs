@@ -29,7 +29,7 @@ macro_rules! sha256d_lanes {
             s[at(7)] = add(t1, t2);
         }
 
-        /// W[t] for t >= 16, replacing W[t - 16] in the ring `w`.
+        /// `W[t]` for t >= 16, replacing `W[t - 16]` in the ring `w`.
         #[target_feature(enable = $features)]
         #[inline]
         fn schedule(w: &mut [V; 16], t: usize) -> V {
