@@ -7,51 +7,18 @@
 //! harness's own threads may allocate at any time (seen as a rare flake of 4
 //! allocations when the counter was process-wide).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::io::ErrorKind;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bitwire::net::{Closed, Config, Exit, Io, Link, PeerId, Reactor, Service, Time};
 
-struct Counting;
+mod support;
+use support::Counting;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    /// Set on the thread that runs the reactor; a const initialiser, so reading it never allocates.
-    static COUNTED_THREAD: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count() {
-    if COUNTED_THREAD.try_with(Cell::get).unwrap_or(false) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator, which
-// upholds the GlobalAlloc contract; the counter has no effect on memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same layout, same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+// Counts per thread; the reactor runs on the test's own thread.
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: Counting = Counting::new();
 
 const MSG: usize = 64;
 const CONNS: usize = 10;
@@ -70,7 +37,7 @@ struct PingPong {
     io: VecDeque<Io>,
     round_trips: u64,
     /// Allocation counter at the end of the warm-up and at the end.
-    marks: Vec<u64>,
+    marks: Vec<usize>,
 }
 
 impl Service for PingPong {
@@ -99,7 +66,7 @@ impl Service for PingPong {
             self.io.push_back(Io::Write(peer));
             self.round_trips += 1;
             if self.round_trips == WARM || self.round_trips == WARM + MEASURED {
-                self.marks.push(ALLOCATIONS.load(Ordering::SeqCst));
+                self.marks.push(GLOBAL.allocations());
                 if self.marks.len() == 2 {
                     self.io.push_back(Io::Stop);
                 }
@@ -128,7 +95,6 @@ impl Service for PingPong {
 
 #[test]
 fn steady_state_ping_pong_allocates_nothing() {
-    COUNTED_THREAD.with(|c| c.set(true));
     let mut reactor = Reactor::new(Config::default()).unwrap();
     let addr = reactor.listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let mut service = PingPong {

@@ -6,9 +6,6 @@
 //! (its entry vector and hash index double now and then as the chain grows:
 //! O(log n) in all, not per message).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use bitwire::chain::{params::Params, HeaderTree};
 use bitwire::net::{Io, Link, PeerId, Service};
 use bitwire::sync::sim::{Sim, START};
@@ -17,42 +14,13 @@ use bitwire::wire::msg::{Headers, Verack, Version};
 use bitwire::wire::{write_message, BlockHeader, NetAddr, ServiceFlags, HEADER_SIZE};
 use bitwire::Network;
 
-struct Counting;
+mod support;
+use support::Counting;
 
-thread_local! {
-    /// Counting is switched on for the test's own thread only, so the harness's
-    /// threads cannot add allocations of their own. Const-initialised: no allocation.
-    static COUNTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn counting() -> bool {
-    COUNTING.try_with(std::cell::Cell::get).unwrap_or(false)
-}
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if counting() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if counting() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+// Counts per thread: the sim runs on the test's own thread, so the harness's
+// threads cannot add allocations of their own.
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: Counting = Counting::new();
 
 #[test]
 fn steady_state_sync_allocates_nothing_per_message() {
@@ -114,14 +82,12 @@ fn steady_state_sync_allocates_nothing_per_message() {
     }
     assert_eq!(e.height(), 6000);
     let before_tree = e.tree().heap_bytes();
-    ALLOCS.store(0, Ordering::Relaxed);
-    COUNTING.with(|c| c.set(true));
+    let start = GLOBAL.allocations();
     for a in &answers[3..] {
         step(&mut e, a);
     }
-    COUNTING.with(|c| c.set(false));
-    let allocs = ALLOCS.load(Ordering::Relaxed);
-    let messages = answers.len() as u64 - 3;
+    let allocs = GLOBAL.allocations() - start;
+    let messages = answers.len() - 3;
     assert_eq!(e.height(), 38_000);
     assert!(e.tree().heap_bytes() > before_tree);
 
@@ -132,15 +98,13 @@ fn steady_state_sync_allocates_nothing_per_message() {
     for c in headers[1..6001].chunks(2000) {
         tree.accept(c, now.as_secs()).unwrap();
     }
-    ALLOCS.store(0, Ordering::Relaxed);
-    COUNTING.with(|c| c.set(true));
+    let start = GLOBAL.allocations();
     for c in headers[6001..38_001].chunks(2000) {
         hashes.clear();
         bitwire::pow::hash_headers(c, &mut hashes);
         tree.accept_hashed(c, &hashes, now.as_secs()).unwrap();
     }
-    COUNTING.with(|c| c.set(false));
-    let baseline = ALLOCS.load(Ordering::Relaxed);
+    let baseline = GLOBAL.allocations() - start;
     eprintln!("engine: {allocs} allocations over {messages} messages; bare tree: {baseline}");
     assert_eq!(allocs, baseline, "the engine allocated per message");
     assert!(baseline < messages, "tree growth is amortised, not per message");
