@@ -22,6 +22,19 @@ fn mainnet() -> Vec<u8> {
     std::fs::read(path).expect("bundled chain")
 }
 
+/// rust-bitcoin 0.32's job on raw headers: decode each, then `validate_pow`
+/// (which computes its `block_hash`); the last block hash.
+#[inline(always)]
+fn rust_bitcoin_decode_hash_pow(bytes: &[u8]) -> Option<bitcoin::BlockHash> {
+    use bitcoin::consensus::Decodable;
+    let mut last = None;
+    for chunk in bytes.chunks_exact(80) {
+        let h = bitcoin::block::Header::consensus_decode(&mut &chunk[..]).unwrap();
+        last = Some(h.validate_pow(h.target()).unwrap());
+    }
+    last
+}
+
 fn validate(c: &mut Criterion) {
     let bytes = mainnet();
     let n = bytes.len() / 80;
@@ -70,37 +83,18 @@ fn validate(c: &mut Criterion) {
 
     // rust-bitcoin 0.32: decode, then validate_pow (which computes block_hash).
     g.bench_function("rust_bitcoin_decode_hash_pow", |b| {
-        use bitcoin::consensus::Decodable;
-        b.iter(|| {
-            let mut last = None;
-            for chunk in bytes.chunks_exact(80) {
-                let h = bitcoin::block::Header::consensus_decode(&mut &chunk[..]).unwrap();
-                last = Some(h.validate_pow(h.target()).unwrap());
-            }
-            black_box(last)
-        })
+        b.iter(|| black_box(rust_bitcoin_decode_hash_pow(&bytes)))
     });
     // The same rust-bitcoin job on every core (the headers split evenly, one
     // scoped thread per core), to race `bitwire_full_rules_all_cores` fairly.
     g.bench_function("rust_bitcoin_decode_hash_pow_all_cores", |b| {
-        use bitcoin::consensus::Decodable;
         let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
         let per = n.div_ceil(cores) * 80;
         b.iter(|| {
             std::thread::scope(|s| {
                 let workers: Vec<_> = bytes
                     .chunks(per)
-                    .map(|part| {
-                        s.spawn(move || {
-                            let mut last = None;
-                            for chunk in part.chunks_exact(80) {
-                                let h = bitcoin::block::Header::consensus_decode(&mut &chunk[..])
-                                    .unwrap();
-                                last = Some(h.validate_pow(h.target()).unwrap());
-                            }
-                            last
-                        })
-                    })
+                    .map(|part| s.spawn(move || rust_bitcoin_decode_hash_pow(part)))
                     .collect();
                 black_box(workers.into_iter().map(|w| w.join().unwrap()).last())
             })
