@@ -55,12 +55,12 @@ impl HashIndex {
         self.slots.len() - 1
     }
 
-    /// Loads the home slot of `hash` and returns it: called for a hash to be
-    /// inserted soon, it starts that cache miss early, so that the misses of
-    /// several upcoming inserts overlap instead of waiting in turn.
+    /// Prefetches the home slot of `hash`: called for a hash to be inserted
+    /// soon, it starts that cache miss early, so that the misses of several
+    /// upcoming inserts overlap instead of waiting in turn.
     #[inline]
-    pub(super) fn touch(&self, hash: &BlockHash) -> u64 {
-        self.slots[self.home(self.tag(hash))]
+    pub(super) fn touch(&self, hash: &BlockHash) {
+        crate::mem::prefetch_write(&self.slots[self.home(self.tag(hash))]);
     }
 
     /// The entry number of `hash`; `key(i)` is entry `i`'s hash.
