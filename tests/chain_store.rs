@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use bitwire::chain::store::{load_tree, FILE_NAME};
+use bitwire::chain::store::{load_tree, snapshot_tree, FILE_NAME};
 use bitwire::chain::{HeaderStore, HeaderTree, Params, StoreError};
 use bitwire::wire::BlockHeader;
 use bitwire::Network;
@@ -164,5 +164,50 @@ fn corruption_in_a_middle_record_keeps_every_record_before_it() {
         assert_eq!(headers, written[..bad_record * 20], "record {bad_record}");
         assert_eq!(store.truncated_bytes() as usize, (150 - bad_record) * record);
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_store_in_use_is_refused_and_its_tail_left_alone() {
+    let dir = tempdir("locked");
+    let chain = write_mainnet(&dir, 30, 10);
+    let (mut first, headers) = HeaderStore::open(&dir, Network::Main).unwrap();
+    assert_eq!(headers, chain);
+    // The first writer is mid-append: its next record is only partly on disk.
+    let path = dir.join(FILE_NAME);
+    let mut partial = std::fs::read(&path).unwrap();
+    let len_before = partial.len();
+    partial.extend_from_slice(&[7u8; 50]);
+    std::fs::write(&path, &partial).unwrap();
+
+    // A second opener (another store here; another process the same way)
+    // must not take those bytes for a torn tail and cut them off.
+    match HeaderStore::open(&dir, Network::Main) {
+        Err(e @ StoreError::Locked { .. }) => {
+            assert!(e.to_string().contains("in use"), "{e}");
+            assert!(e.to_string().contains(FILE_NAME), "{e}");
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    let main = Params::for_network(Network::Main);
+    assert!(matches!(load_tree(&dir, main), Err(StoreError::Locked { .. })));
+    // A reader takes what is finished, and cuts nothing.
+    assert_eq!(HeaderStore::snapshot(&dir, Network::Main).unwrap(), chain);
+    let tree = snapshot_tree(&dir, main).unwrap();
+    assert_eq!(tree.tip().hash, chain[29].block_hash());
+    assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, len_before + 50);
+
+    // Once the first store is closed, the next open owns the file and cuts
+    // the torn tail as usual, keeping every stored header.
+    std::fs::write(&path, &partial[..len_before]).unwrap();
+    first.append(&real("mainnet_0_39999")[31..=40]).unwrap();
+    drop(first);
+    let (second, headers) = HeaderStore::open(&dir, Network::Main).unwrap();
+    assert_eq!(headers.len(), 40);
+    assert_eq!(second.truncated_bytes(), 0);
+    drop(second);
+    let missing = dir.join("nothing-here");
+    assert!(HeaderStore::snapshot(&missing, Network::Main).unwrap().is_empty());
+    assert!(!missing.exists(), "a reader creates nothing");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -184,6 +184,9 @@ fn serve_from_a_synced_data_directory() {
         Command::new(BIN).args(["sync", "--datadir", first.to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
 
+    // Served beside a writer that holds the store (a sync still running, or
+    // an embedding node): serve reads a snapshot and needs no lock.
+    let (writer, _) = bitwire::chain::HeaderStore::open(&first, bitwire::Network::Main).unwrap();
     let (server, addr) = serve(&["--network", "main", "--datadir", first.to_str().unwrap()]);
     let second = dir.join("second");
     let out = Command::new(BIN)
@@ -205,6 +208,7 @@ fn serve_from_a_synced_data_directory() {
         (Some(39999), Some(39999))
     );
     assert_eq!(stop(server)["headers_served"], 39999);
+    drop(writer);
 }
 
 #[test]

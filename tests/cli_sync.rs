@@ -495,6 +495,26 @@ fn a_sync_resumes_from_the_store() {
 }
 
 #[test]
+fn a_data_directory_in_use_is_refused_and_left_as_it_was() {
+    // Another writer (a running `bitwire sync` or an embedding node) holds
+    // the store: a second sync on the same directory stops at once with the
+    // reason, instead of treating the other writer's tail as torn.
+    let dir = temp_dir("in-use");
+    let data = dir.join("data");
+    let (store, _) = bitwire::chain::HeaderStore::open(&data, Network::Main).unwrap();
+    let file = data.join(bitwire::chain::store::FILE_NAME);
+    let before = std::fs::read(&file).unwrap();
+    let (code, out, err) = Proc::spawn(&["sync", "--datadir", data.to_str().unwrap()]).finish();
+    assert_eq!(code, 1, "stdout {out:?}; stderr:\n{err}");
+    assert!(out.trim().is_empty(), "no result on stdout: {out:?}");
+    assert!(err.contains("in use"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    drop(store);
+    let (code, json, err) = sync(&["--datadir", data.to_str().unwrap()]);
+    assert_synced_to_bundled_tip(code, &json, &err);
+}
+
+#[test]
 fn ctrl_c_stops_the_sync_with_the_store_saved() {
     // A server that answers ten requests (20,000 headers) and then goes
     // silent for longer than the test runs: the sync sits at height 20,000.

@@ -18,6 +18,14 @@
 //! any other rule: the records were validated before they were written and
 //! the checksums prove they are the bytes written. [`load_tree`] only
 //! re-hashes them (on every core) and re-links them.
+//!
+//! One writer at a time: [`HeaderStore::open`] takes an exclusive lock on the
+//! file (`flock` on Unix, `LockFileEx` on Windows) and holds it until the
+//! store is dropped. A second opener (another process, or a second
+//! `HeaderStore` in this one) gets [`StoreError::Locked`] instead of reading
+//! a tail still being written, truncating it as torn, and losing headers the
+//! first writer has reported stored. (Core takes a `.lock` file in its data
+//! directory for the same reason: `LockDirectory` in src/util/fs_helpers.cpp.)
 
 use core::fmt;
 use std::fs::{File, OpenOptions};
@@ -70,6 +78,11 @@ pub enum StoreError {
         /// The magic found in the file.
         found: Magic,
     },
+    /// Another open store (in this process or another) holds the file.
+    Locked {
+        /// The file.
+        path: PathBuf,
+    },
     /// A stored header does not connect to the ones before it (the file was
     /// not written by a [`HeaderTree`]).
     Unlinked {
@@ -93,6 +106,11 @@ impl fmt::Display for StoreError {
                 f,
                 "header store is for magic {found}, expected {expected} (magic {})",
                 expected.magic()
+            ),
+            StoreError::Locked { path } => write!(
+                f,
+                "{} is in use: another bitwire (or another open store) is writing it",
+                path.display()
             ),
             StoreError::Unlinked { index } => {
                 write!(f, "stored header {index} does not connect to an earlier one")
@@ -174,10 +192,62 @@ fn first_bad_record(buf: &[u8], spans: &[(usize, usize)]) -> usize {
     })
 }
 
+/// The good records of a store file's bytes `buf`: their headers and the
+/// offset where the good part ends (a torn or corrupt tail starts there).
+/// `None` for a file shorter than its file header that agrees with it so far
+/// (new, or torn while the file header was written: no record can exist).
+fn parse(
+    buf: &[u8],
+    network: Network,
+    path: &Path,
+) -> Result<Option<(Vec<BlockHeader>, usize)>, StoreError> {
+    if (buf.len() as u64) < FILE_HEADER_LEN {
+        if buf.iter().zip(FILE_MAGIC.iter()).any(|(a, b)| a != b) {
+            return Err(StoreError::NotAStore { path: path.to_path_buf() });
+        }
+        return Ok(None);
+    }
+    if buf[..8] != FILE_MAGIC || buf[8..12] != FORMAT_VERSION.to_le_bytes() {
+        return Err(StoreError::NotAStore { path: path.to_path_buf() });
+    }
+    let found = Magic([buf[12], buf[13], buf[14], buf[15]]);
+    if found != network.magic() {
+        return Err(StoreError::WrongNetwork { expected: network, found });
+    }
+
+    // First pass: the records' spans, as far as their lengths are
+    // consistent. Second pass: their checksums, on every core.
+    let mut spans = Vec::new();
+    let mut pos = FILE_HEADER_LEN as usize;
+    while let Some(rec) = buf.get(pos..pos + RECORD_HEADER_LEN) {
+        let count = u32::from_le_bytes([rec[0], rec[1], rec[2], rec[3]]);
+        let start = pos + RECORD_HEADER_LEN;
+        let end = start.saturating_add(count as usize * HEADER_SIZE);
+        if count == 0 || end > buf.len() {
+            break;
+        }
+        spans.push((pos, end));
+        pos = end;
+    }
+    let good = first_bad_record(buf, &spans);
+    pos = spans.get(good).map_or(pos, |&(start, _)| start);
+    let mut headers = Vec::with_capacity((pos - FILE_HEADER_LEN as usize) / HEADER_SIZE);
+    for &(start, end) in &spans[..good] {
+        headers.extend(
+            buf[start + RECORD_HEADER_LEN..end]
+                .chunks_exact(HEADER_SIZE)
+                .map(|c| BlockHeader::from_array(c.try_into().expect("chunks of 80 bytes"))),
+        );
+    }
+    Ok(Some((headers, pos)))
+}
+
 impl HeaderStore {
     /// Opens (or creates) the store in `dir` for `network` and returns it with
     /// every stored header, in stored order. A torn or corrupt tail is cut
-    /// off (see [`HeaderStore::truncated_bytes`]).
+    /// off (see [`HeaderStore::truncated_bytes`]). The file stays locked
+    /// until the store is dropped: [`StoreError::Locked`] while another store
+    /// has it open.
     pub fn open(
         dir: &Path,
         network: Network,
@@ -191,6 +261,14 @@ impl HeaderStore {
             .truncate(false)
             .open(&path)
             .map_err(io_err("open headers.dat"))?;
+        // Before reading: the tail of a file another writer holds is not torn.
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked { path });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err("lock headers.dat")(e)),
+        }
         let mut buf = Vec::new();
         file.read_to_end(&mut buf).map_err(io_err("read headers.dat"))?;
 
@@ -202,48 +280,13 @@ impl HeaderStore {
             headers: 0,
             truncated_bytes: 0,
         };
-        if (buf.len() as u64) < FILE_HEADER_LEN {
+        let Some((headers, end)) = parse(&buf, network, &store.path)? else {
             // New, or a crash while the file header was being written: no
             // record can exist yet.
-            if buf.iter().zip(FILE_MAGIC.iter()).any(|(a, b)| a != b) {
-                return Err(StoreError::NotAStore { path: store.path });
-            }
             store.write_file_header()?;
             return Ok((store, Vec::new()));
-        }
-        if buf[..8] != FILE_MAGIC || buf[8..12] != FORMAT_VERSION.to_le_bytes() {
-            return Err(StoreError::NotAStore { path: store.path });
-        }
-        let found = Magic([buf[12], buf[13], buf[14], buf[15]]);
-        if found != network.magic() {
-            return Err(StoreError::WrongNetwork { expected: network, found });
-        }
-
-        // First pass: the records' spans, as far as their lengths are
-        // consistent. Second pass: their checksums, on every core.
-        let mut spans = Vec::new();
-        let mut pos = FILE_HEADER_LEN as usize;
-        while let Some(rec) = buf.get(pos..pos + RECORD_HEADER_LEN) {
-            let count = u32::from_le_bytes([rec[0], rec[1], rec[2], rec[3]]);
-            let start = pos + RECORD_HEADER_LEN;
-            let end = start.saturating_add(count as usize * HEADER_SIZE);
-            if count == 0 || end > buf.len() {
-                break;
-            }
-            spans.push((pos, end));
-            pos = end;
-        }
-        let good = first_bad_record(&buf, &spans);
-        pos = spans.get(good).map_or(pos, |&(start, _)| start);
-        let mut headers = Vec::with_capacity((pos - FILE_HEADER_LEN as usize) / HEADER_SIZE);
-        for &(start, end) in &spans[..good] {
-            headers.extend(
-                buf[start + RECORD_HEADER_LEN..end]
-                    .chunks_exact(HEADER_SIZE)
-                    .map(|c| BlockHeader::from_array(c.try_into().expect("chunks of 80 bytes"))),
-            );
-        }
-        store.end = pos as u64;
+        };
+        store.end = end as u64;
         store.headers = headers.len() as u64;
         if store.end < buf.len() as u64 {
             store.truncated_bytes = buf.len() as u64 - store.end;
@@ -251,6 +294,22 @@ impl HeaderStore {
             store.file.sync_all().map_err(io_err("fsync after truncation"))?;
         }
         Ok((store, headers))
+    }
+
+    /// The headers stored in `dir` for `network` as they are now, without
+    /// opening the store for writing: no lock is taken and nothing is cut, so
+    /// it may run while a [`HeaderStore`] (in this process or another)
+    /// appends. Records the writer has not finished are not returned (their
+    /// checksums fail or they are short), nor is anything after them.
+    /// `Ok(empty)` when there is no store yet.
+    pub fn snapshot(dir: &Path, network: Network) -> Result<Vec<BlockHeader>, StoreError> {
+        let path = dir.join(FILE_NAME);
+        let buf = match std::fs::read(&path) {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err("read headers.dat")(e)),
+        };
+        Ok(parse(&buf, network, &path)?.map(|(headers, _)| headers).unwrap_or_default())
     }
 
     fn write_file_header(&mut self) -> Result<(), StoreError> {
@@ -335,10 +394,21 @@ impl HeaderStore {
 /// batch, linked and given chainwork, not re-validated (see the module docs).
 pub fn load_tree(dir: &Path, params: &Params) -> Result<(HeaderTree, HeaderStore), StoreError> {
     let (store, headers) = HeaderStore::open(dir, params.network)?;
+    Ok((tree_of(params, &headers)?, store))
+}
+
+/// [`load_tree`] from a [`HeaderStore::snapshot`]: the tree of what is stored
+/// now, without the store, for a reader (`bitwire serve --datadir`) beside a
+/// writer that may be appending.
+pub fn snapshot_tree(dir: &Path, params: &Params) -> Result<HeaderTree, StoreError> {
+    tree_of(params, &HeaderStore::snapshot(dir, params.network)?)
+}
+
+fn tree_of(params: &Params, headers: &[BlockHeader]) -> Result<HeaderTree, StoreError> {
     let mut tree = HeaderTree::new(params);
     tree.reserve(headers.len());
     let mut hashes = Vec::with_capacity(headers.len());
-    par_hash_headers(&headers, &mut hashes);
-    tree.extend_trusted(&headers, &hashes).map_err(|r| StoreError::Unlinked { index: r.index })?;
-    Ok((tree, store))
+    par_hash_headers(headers, &mut hashes);
+    tree.extend_trusted(headers, &hashes).map_err(|r| StoreError::Unlinked { index: r.index })?;
+    Ok(tree)
 }

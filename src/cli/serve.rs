@@ -325,7 +325,8 @@ fn serve(args: Args) -> Result<(), String> {
             tree_from_headers(params, headers).map_err(|e| format!("{}: {e}", path.display()))?
         }
         Source::Datadir(dir) => {
-            store::load_tree(dir, params).map_err(|e| format!("{}: {e}", dir.display()))?.0
+            // A snapshot: a `bitwire sync` may be writing the store right now.
+            store::snapshot_tree(dir, params).map_err(|e| format!("{}: {e}", dir.display()))?
         }
     };
     let tip = tree.tip();
