@@ -8,7 +8,7 @@ use bitwire::net::{Closed, Link};
 use bitwire::peer::{DisconnectReason, HandshakeState, PROTOCOL_VERSION};
 use bitwire::sync::sim::{RawPeer, Sim};
 use bitwire::sync::{Config, Engine, Event};
-use bitwire::wire::msg::{Ping, Verack, Version};
+use bitwire::wire::msg::{Encode, Ping, Verack, Version};
 use bitwire::wire::{Command, NetAddr, ServiceFlags};
 use bitwire::Network;
 
@@ -121,4 +121,48 @@ fn handshake_timeout_after_60s() {
     }
     assert_eq!(sim.raw(r).closed, Some(Closed::ByPeer));
     assert!(sim.now.saturating_since(start) >= Duration::from_secs(60));
+}
+
+/// A message followed by bytes Core does not read (a newer peer's extra
+/// field, say).
+struct WithExtra<M>(M, &'static [u8]);
+
+impl<M: Encode> Encode for WithExtra<M> {
+    fn command(&self) -> Command {
+        self.0.command()
+    }
+    fn payload_len(&self) -> usize {
+        self.0.payload_len() + self.1.len()
+    }
+    fn encode_payload(&self, out: &mut Vec<u8>) {
+        self.0.encode_payload(out);
+        out.extend_from_slice(self.1);
+    }
+}
+
+#[test]
+fn bytes_after_the_last_field_are_ignored_as_core_ignores_them() {
+    // Core's ProcessMessage reads the fields it knows and never checks the
+    // rest, so a version (or verack, or ping) with more bytes after them is
+    // taken as if they were not there: no drop, no disconnect.
+    let mut sim = Sim::new();
+    let e = sim.add_engine(engine(&[], 6));
+    let r = sim.add_raw(RawPeer::new(Network::Main.magic()));
+    sim.raw(r).connect(Sim::addr_of(e));
+    sim.run_for(Duration::from_millis(10));
+    sim.raw(r).send(&WithExtra(version(6, PROTOCOL_VERSION, 9), b"\x01future field"));
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(sim.raw(r).commands(), ["version", "wtxidrelay", "sendaddrv2", "verack"]);
+    sim.raw(r).send(&WithExtra(Verack, b"\x00"));
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(sim.engine(e).ready_count(), 1);
+    let remote = sim.engine(e).peers()[0].remote.clone().unwrap();
+    assert_eq!((remote.version, remote.user_agent.as_str()), (PROTOCOL_VERSION, "/test:0/"));
+    sim.raw(r).clear();
+    sim.raw(r).send(&WithExtra(Ping(0x77), &[0xff; 9]));
+    sim.run_for(Duration::from_millis(10));
+    let (cmd, payload) = &sim.raw(r).received[0];
+    assert_eq!((*cmd, &payload[..]), (Command::PONG, &0x77u64.to_le_bytes()[..]));
+    sim.run_for(Duration::from_secs(60));
+    assert!(sim.disconnects(e).is_empty(), "{:?}", sim.disconnects(e));
 }

@@ -456,7 +456,7 @@ impl Peer {
         now: Time,
     ) -> Result<(), DisconnectReason> {
         let command = frame.command;
-        let msg = match Message::decode(command, frame.payload) {
+        let msg = match decode_like_core(command, frame.payload) {
             Ok(msg) => msg,
             Err(error) => {
                 // Core ignores everything before version and before verack.
@@ -624,6 +624,22 @@ impl Peer {
     /// Heap bytes held by this peer's buffers (for memory budgets).
     pub fn buffered_bytes(&self) -> usize {
         self.conn.out.capacity() + self.deframer.capacity()
+    }
+}
+
+/// A payload decoded as Core reads it: Core's `ProcessMessage` takes the
+/// fields it knows with `vRecv >> ...` and never checks that nothing is
+/// left, so bytes after the last field (a newer peer's extra `version`
+/// field, say) are ignored. The wire layer reports them as
+/// [`PayloadError::TrailingBytes`], to keep encode(decode(x)) == x; a peer
+/// decodes the payload without them instead of dropping the message or
+/// the connection.
+fn decode_like_core(command: Command, payload: &[u8]) -> Result<Message<'_>, PayloadError> {
+    match Message::decode(command, payload) {
+        Err(PayloadError::TrailingBytes { count }) if count <= payload.len() => {
+            Message::decode(command, &payload[..payload.len() - count])
+        }
+        other => other,
     }
 }
 

@@ -15,8 +15,9 @@
 //!   CompactSize is canonical and (counts, lengths) at most MAX_SIZE.
 //! - Trailing bytes after the last field are [`PayloadError::TrailingBytes`]
 //!   for every decoded command, empty-payload ones included. Core ignores
-//!   trailing bytes; rust-bitcoin 0.32 rejects them. Rejecting keeps
-//!   encode(decode(x)) == x exact.
+//!   trailing bytes; rust-bitcoin 0.32 rejects them. Reporting them keeps
+//!   encode(decode(x)) == x exact; the peer layer then decodes the payload
+//!   without them, as Core reads it (`crate::peer`).
 //! - `version` short forms are accepted as Core accepts them (see
 //!   [`version`]); rust-bitcoin requires every field. The user agent may be
 //!   any bytes (Core sanitises, rust-bitcoin requires UTF-8).

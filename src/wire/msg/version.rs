@@ -19,7 +19,8 @@
 //! [`PayloadError::Truncated`]). Missing fields take Core's defaults: nonce 0,
 //! empty user agent, start height 0, relay true. Core ignores bytes after
 //! the relay byte; bitwire reports them as [`PayloadError::TrailingBytes`]
-//! (like rust-bitcoin), so that encode(decode(x)) == x holds.
+//! (like rust-bitcoin), so that encode(decode(x)) == x holds, and a
+//! [`Peer`](crate::peer::Peer) ignores them as Core does.
 
 use zerocopy::little_endian::{I32, I64, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
