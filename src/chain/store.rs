@@ -20,8 +20,8 @@
 //! re-hashes them (on every core) and re-links them.
 //!
 //! One writer at a time: [`HeaderStore::open`] takes an exclusive lock on the
-//! file (`flock` on Unix, `LockFileEx` on Windows) and holds it until the
-//! store is dropped. A second opener (another process, or a second
+//! file (`flock` on Unix; `LockFileEx` on Windows, where the lock also keeps
+//! [`HeaderStore::snapshot`] out) and holds it until the store is dropped. A second opener (another process, or a second
 //! `HeaderStore` in this one) gets [`StoreError::Locked`] instead of reading
 //! a tail still being written, truncating it as torn, and losing headers the
 //! first writer has reported stored. (Core takes a `.lock` file in its data
