@@ -175,3 +175,67 @@ fn follows_new_headers_after_initial_sync() {
     }
     assert!(sim.disconnects(c).is_empty(), "{:?}", sim.disconnects(c));
 }
+
+#[test]
+fn the_next_request_goes_out_before_a_full_answer_is_validated() {
+    // Pipelining: the request asked ahead from a full answer must reach the
+    // peer while the engine validates that answer, not after. The engine
+    // hands it to the reactor first (pending output after `received`) and
+    // validates the batch on its next call, which `next_wakeup` makes due
+    // at once.
+    use bitwire::net::{Link, PeerId, Service};
+    use bitwire::wire::msg::{GetHeadersView, Headers, Verack, Version};
+    use bitwire::wire::{write_message, Deframer, NetAddr, ServiceFlags};
+
+    let headers = mainnet_headers();
+    let magic = Network::Main.magic();
+    let mut e = client(&[0], 9);
+    let (peer, now) = (PeerId(1), bitwire::sync::sim::START);
+    e.connected(peer, Sim::addr_of(0), Link::Outbound, now);
+    let mut bytes = Vec::new();
+    let version = Version {
+        version: 70016,
+        services: ServiceFlags(9),
+        timestamp: now.as_secs() as i64,
+        receiver: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
+        sender: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
+        nonce: 1,
+        user_agent: b"/server/",
+        start_height: 40_000,
+        relay: false,
+    };
+    write_message(&mut bytes, magic, &version);
+    write_message(&mut bytes, magic, &Verack);
+    e.received(peer, &bytes, now);
+    // Our getheaders for the start of the chain.
+    let sent = |e: &mut Engine| -> Vec<(Command, Vec<u8>)> {
+        let out = e.pending_output(peer).to_vec();
+        e.written(peer, out.len());
+        let mut d = Deframer::new(magic);
+        d.push(&out);
+        let mut frames = Vec::new();
+        while let Some(f) = d.next_frame() {
+            let f = f.unwrap();
+            frames.push((f.command, f.payload.to_vec()));
+        }
+        frames
+    };
+    assert!(sent(&mut e).iter().any(|(c, _)| *c == Command::GETHEADERS));
+
+    for (i, batch) in headers[1..6001].chunks(2000).enumerate() {
+        bytes.clear();
+        write_message(&mut bytes, magic, &Headers(batch));
+        e.received(peer, &bytes, now);
+        // Before any validation: the next request is already out, asking
+        // for what follows this batch's last header.
+        assert_eq!(e.height(), i as u32 * 2000, "batch {i} was validated before the request");
+        let frames = sent(&mut e);
+        let (_, payload) = frames.iter().find(|(c, _)| *c == Command::GETHEADERS).unwrap();
+        let locator = GetHeadersView::decode(payload).unwrap();
+        assert_eq!(locator.locator()[0], batch[1999].block_hash());
+        // Then the batch, on the call `next_wakeup` asks for now.
+        assert!(e.next_wakeup().is_some_and(|t| t <= now));
+        e.tick(now);
+        assert_eq!(e.height(), (i as u32 + 1) * 2000);
+    }
+}

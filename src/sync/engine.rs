@@ -84,6 +84,17 @@ struct Target {
     failures: u32,
 }
 
+/// A full `headers` answer held in [`Core::batch`], not validated yet: the
+/// request asked ahead from it goes out first (see [`Engine::finish_pending`]).
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    peer: PeerId,
+    count: usize,
+    solicited: bool,
+    /// When it arrived: the clock its headers are validated against.
+    now: Time,
+}
+
 /// Everything except the peers, so a peer and the rest can be borrowed
 /// mutably at once.
 pub(super) struct Core {
@@ -105,6 +116,8 @@ pub(super) struct Core {
     locator: Vec<BlockHash>,
     /// Scratch for a received batch and its hashes, reused.
     pub(super) batch: Vec<BlockHeader>,
+    /// The batch in `batch` waits to be validated (pipelining).
+    pending: Option<Pending>,
     pub(super) hashes: Vec<BlockHash>,
     /// Scratch for headers on their way to the store, and for the headers
     /// of a `getheaders` answer, reused.
@@ -174,6 +187,7 @@ impl Engine {
             requests: 0,
             locator: Vec::new(),
             batch: Vec::new(),
+            pending: None,
             hashes: Vec::new(),
             persist_buf: Vec::new(),
             touched: Vec::new(),
@@ -340,6 +354,7 @@ impl Engine {
         headers: &[BlockHeader],
         now: Time,
     ) -> Result<usize, HeaderRejection> {
+        self.finish_pending(now);
         let core = &mut self.core;
         let mark = core.tree.len();
         let old_tip = core.tree.tip();
@@ -395,6 +410,49 @@ impl Engine {
             self.core.forget(id, &slot, reason, now);
             self.core.io.push_back(Io::Disconnect(id));
         }
+    }
+
+    /// Validates the batch [`Core::on_headers`] set aside to let the request
+    /// it asked ahead go out first (pipelining): called first thing by every
+    /// [`Service`] call that can change the engine, so a batch is validated
+    /// before anything that follows it, and due at once by
+    /// [`Service::next_wakeup`].
+    fn finish_pending(&mut self, now: Time) {
+        let Some(p) = self.core.pending.take() else { return };
+        // Peers are only removed after this has run.
+        let Some(mut slot) = self.peers.remove(&p.peer) else { return };
+        let conn = slot.peer.conn_mut();
+        let result =
+            self.core.finish_headers(conn, &mut slot.sync, p.count, p.solicited, false, p.now);
+        self.settle(p.peer, slot, result, now);
+    }
+
+    /// Puts a peer taken out of the map for a call back, or drops it with
+    /// the reason the call gave, then recounts and reschedules.
+    fn settle(
+        &mut self,
+        id: PeerId,
+        mut slot: Slot,
+        result: Result<(), DisconnectReason>,
+        now: Time,
+    ) {
+        match result {
+            Ok(()) => {
+                if slot.peer.conn_mut().take_needs_write() {
+                    self.core.io.push_back(Io::Write(id));
+                }
+                self.peers.insert(id, slot);
+            }
+            Err(reason) => {
+                self.buffered_total -= slot.accounted;
+                self.core.forget(id, &slot, reason, now);
+                self.core.io.push_back(Io::Disconnect(id));
+            }
+        }
+        self.after_peer_change(now);
+        self.account(id);
+        self.account_touched();
+        self.enforce_budget(now);
     }
 
     fn after_peer_change(&mut self, now: Time) {
@@ -653,7 +711,10 @@ impl Core {
             && !redownload
         {
             // Pipelining: ask for the next batch now, so the peer prepares
-            // and sends it while we hash and validate this one.
+            // and sends it while we hash and validate this one. The request
+            // only goes out when the reactor writes, after this call: so the
+            // batch is validated on the engine's next call instead
+            // (`Engine::finish_pending`), once the request is on its way.
             let ahead = self.batch[count - 1].block_hash();
             match next_to_ask(others) {
                 Some(id) => {
@@ -662,7 +723,23 @@ impl Core {
                 }
                 None => self.request_ahead(conn, sync, ahead, now),
             }
+            self.pending = Some(Pending { peer: conn.id(), count, solicited, now });
+            return Ok(());
         }
+        self.finish_headers(conn, sync, count, solicited, redownload, now)
+    }
+
+    /// The rest of [`Core::on_headers`] for the `count` headers in `batch`:
+    /// hash, check and add them, and decide what to ask next.
+    fn finish_headers(
+        &mut self,
+        conn: &mut Conn,
+        sync: &mut PeerSync,
+        count: usize,
+        solicited: bool,
+        redownload: bool,
+        now: Time,
+    ) -> Result<(), DisconnectReason> {
         // Hash the whole batch at once.
         self.hashes.clear();
         hash_headers(&self.batch, &mut self.hashes);
@@ -800,6 +877,20 @@ struct Ctx<'a> {
     others: &'a mut HashMap<PeerId, Slot>,
 }
 
+impl Ctx<'_> {
+    /// Validates a batch this peer sent earlier in the same read, before
+    /// the message after it (see [`Engine::finish_pending`]).
+    fn finish_pending(&mut self, conn: &mut Conn) -> Result<(), DisconnectReason> {
+        match self.core.pending {
+            Some(p) if p.peer == conn.id() => {
+                self.core.pending = None;
+                self.core.finish_headers(conn, self.sync, p.count, p.solicited, false, p.now)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Handler for Ctx<'_> {
     fn is_own_nonce(&mut self, nonce: u64) -> bool {
         let Some(addr) = self.core.own_nonces.get(&nonce).copied() else { return false };
@@ -838,6 +929,7 @@ impl Handler for Ctx<'_> {
         msg: Message<'_>,
         now: Time,
     ) -> Result<(), DisconnectReason> {
+        self.finish_pending(conn)?;
         match msg {
             Message::Headers(h) => {
                 self.core.on_headers(conn, self.sync, self.others, h.iter(), now)
@@ -884,6 +976,7 @@ impl Handler for Ctx<'_> {
         command: Command,
         error: PayloadError,
     ) -> Result<(), DisconnectReason> {
+        self.finish_pending(conn)?;
         // Core disconnects for an oversized headers message or locator; other
         // undecodable payloads it drops. We also drop the peer for any
         // undecodable headers / getheaders: the sync cannot use it.
@@ -922,6 +1015,7 @@ impl Handler for Ctx<'_> {
 
 impl Service for Engine {
     fn connected(&mut self, id: PeerId, addr: SocketAddr, link: Link, now: Time) {
+        self.finish_pending(now);
         let core = &mut self.core;
         if link == Link::Outbound {
             if let Some(t) =
@@ -955,6 +1049,7 @@ impl Service for Engine {
     }
 
     fn connect_failed(&mut self, addr: SocketAddr, error: std::io::ErrorKind, now: Time) {
+        self.finish_pending(now);
         self.core.event(Event::ConnectFailed { addr, error });
         self.core.target_closed(addr, None, false, now);
         self.after_peer_change(now);
@@ -962,6 +1057,7 @@ impl Service for Engine {
     }
 
     fn disconnected(&mut self, id: PeerId, why: Closed, now: Time) {
+        self.finish_pending(now);
         if let Some(slot) = self.peers.remove(&id) {
             self.buffered_total -= slot.accounted;
             self.core.forget(id, &slot, DisconnectReason::Closed(why), now);
@@ -971,28 +1067,13 @@ impl Service for Engine {
     }
 
     fn received(&mut self, id: PeerId, bytes: &[u8], now: Time) {
+        self.finish_pending(now);
         // Out of the map while handled, so the handler can reach the other
         // peers (a HashMap with spare capacity: no allocation).
         let Some(mut slot) = self.peers.remove(&id) else { return };
         let mut ctx = Ctx { core: &mut self.core, sync: &mut slot.sync, others: &mut self.peers };
         let result = slot.peer.receive(bytes, &self.local, &mut ctx, now);
-        match result {
-            Ok(()) => {
-                if slot.peer.conn_mut().take_needs_write() {
-                    self.core.io.push_back(Io::Write(id));
-                }
-                self.peers.insert(id, slot);
-            }
-            Err(reason) => {
-                self.buffered_total -= slot.accounted;
-                self.core.forget(id, &slot, reason, now);
-                self.core.io.push_back(Io::Disconnect(id));
-            }
-        }
-        self.after_peer_change(now);
-        self.account(id);
-        self.account_touched();
-        self.enforce_budget(now);
+        self.settle(id, slot, result, now);
     }
 
     fn pending_output(&self, id: PeerId) -> &[u8] {
@@ -1007,6 +1088,15 @@ impl Service for Engine {
     }
 
     fn tick(&mut self, now: Time) {
+        if self.core.pending.is_some() {
+            self.finish_pending(now);
+            // Called for the batch only (`next_wakeup`): the peers' timers
+            // are not due, and ticking them now would release the buffers
+            // of peers in the middle of a sync.
+            if self.timers().is_none_or(|t| t > now) {
+                return;
+            }
+        }
         let mut dropped = Vec::new();
         let stall = self.core.config.stall_timeout;
         for (&id, slot) in self.peers.iter_mut() {
@@ -1038,7 +1128,23 @@ impl Service for Engine {
         self.core.io.pop_front()
     }
 
+    fn shutdown(&mut self, now: Time) {
+        // A batch that arrived just before the stop is validated and stored.
+        self.finish_pending(now);
+    }
+
     fn next_wakeup(&self) -> Option<Time> {
+        match self.core.pending {
+            Some(p) => Some(p.now), // due now: see `finish_pending`
+            None => self.timers(),
+        }
+    }
+}
+
+impl Engine {
+    /// When a peer's timer (handshake, ping, stalled request) or a dial is
+    /// next due.
+    fn timers(&self) -> Option<Time> {
         let local = &self.local;
         let stall = self.core.config.stall_timeout;
         let peers = self.peers.values().map(|s| {
