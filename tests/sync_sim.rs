@@ -176,19 +176,13 @@ fn follows_new_headers_after_initial_sync() {
     assert!(sim.disconnects(c).is_empty(), "{:?}", sim.disconnects(c));
 }
 
-#[test]
-fn the_next_request_goes_out_before_a_full_answer_is_validated() {
-    // Pipelining: the request asked ahead from a full answer must reach the
-    // peer while the engine validates that answer, not after. The engine
-    // hands it to the reactor first (pending output after `received`) and
-    // validates the batch on its next call, which `next_wakeup` makes due
-    // at once.
+/// A syncing engine driven by hand through the `Service` calls (as a
+/// reactor would), after a handshake with one outbound peer: the engine,
+/// the peer, the time, and the engine's output so far (its `getheaders`).
+fn handshaken_client() -> (Engine, bitwire::net::PeerId, bitwire::net::Time) {
     use bitwire::net::{Link, PeerId, Service};
-    use bitwire::wire::msg::{GetHeadersView, Headers, Verack, Version};
-    use bitwire::wire::{write_message, Deframer, NetAddr, ServiceFlags};
-
-    let headers = mainnet_headers();
-    let magic = Network::Main.magic();
+    use bitwire::wire::msg::{Verack, Version};
+    use bitwire::wire::{write_message, NetAddr, ServiceFlags};
     let mut e = client(&[0], 9);
     let (peer, now) = (PeerId(1), bitwire::sync::sim::START);
     e.connected(peer, Sim::addr_of(0), Link::Outbound, now);
@@ -204,32 +198,50 @@ fn the_next_request_goes_out_before_a_full_answer_is_validated() {
         start_height: 40_000,
         relay: false,
     };
-    write_message(&mut bytes, magic, &version);
-    write_message(&mut bytes, magic, &Verack);
+    write_message(&mut bytes, Network::Main.magic(), &version);
+    write_message(&mut bytes, Network::Main.magic(), &Verack);
     e.received(peer, &bytes, now);
-    // Our getheaders for the start of the chain.
-    let sent = |e: &mut Engine| -> Vec<(Command, Vec<u8>)> {
-        let out = e.pending_output(peer).to_vec();
-        e.written(peer, out.len());
-        let mut d = Deframer::new(magic);
-        d.push(&out);
-        let mut frames = Vec::new();
-        while let Some(f) = d.next_frame() {
-            let f = f.unwrap();
-            frames.push((f.command, f.payload.to_vec()));
-        }
-        frames
-    };
-    assert!(sent(&mut e).iter().any(|(c, _)| *c == Command::GETHEADERS));
+    (e, peer, now)
+}
 
+/// The messages in `e`'s output to `peer`, which is then written.
+fn sent(e: &mut Engine, peer: bitwire::net::PeerId) -> Vec<(Command, Vec<u8>)> {
+    use bitwire::net::Service;
+    let out = e.pending_output(peer).to_vec();
+    e.written(peer, out.len());
+    let mut d = bitwire::wire::Deframer::new(Network::Main.magic());
+    d.push(&out);
+    let mut frames = Vec::new();
+    while let Some(f) = d.next_frame() {
+        let f = f.unwrap();
+        frames.push((f.command, f.payload.to_vec()));
+    }
+    frames
+}
+
+#[test]
+fn the_next_request_goes_out_before_a_full_answer_is_validated() {
+    // Pipelining: the request asked ahead from a full answer must reach the
+    // peer while the engine validates that answer, not after. The engine
+    // hands it to the reactor first (pending output after `received`) and
+    // validates the batch on its next call, which `next_wakeup` makes due
+    // at once.
+    use bitwire::net::Service;
+    use bitwire::wire::msg::{GetHeadersView, Headers};
+    use bitwire::wire::write_message;
+
+    let headers = mainnet_headers();
+    let (mut e, peer, now) = handshaken_client();
+    assert!(sent(&mut e, peer).iter().any(|(c, _)| *c == Command::GETHEADERS));
+    let mut bytes = Vec::new();
     for (i, batch) in headers[1..6001].chunks(2000).enumerate() {
         bytes.clear();
-        write_message(&mut bytes, magic, &Headers(batch));
+        write_message(&mut bytes, Network::Main.magic(), &Headers(batch));
         e.received(peer, &bytes, now);
         // Before any validation: the next request is already out, asking
         // for what follows this batch's last header.
         assert_eq!(e.height(), i as u32 * 2000, "batch {i} was validated before the request");
-        let frames = sent(&mut e);
+        let frames = sent(&mut e, peer);
         let (_, payload) = frames.iter().find(|(c, _)| *c == Command::GETHEADERS).unwrap();
         let locator = GetHeadersView::decode(payload).unwrap();
         assert_eq!(locator.locator()[0], batch[1999].block_hash());
@@ -238,4 +250,89 @@ fn the_next_request_goes_out_before_a_full_answer_is_validated() {
         e.tick(now);
         assert_eq!(e.height(), (i as u32 + 1) * 2000);
     }
+}
+
+#[test]
+fn a_batch_set_aside_is_never_overtaken_or_lost() {
+    // What follows a full answer (another message in the same read, a
+    // broken stream, the connection closing) waits for the answer to be
+    // validated, as Core processes one message before the next.
+    use bitwire::net::{Closed, Service};
+    use bitwire::wire::msg::{Headers, Ping};
+    use bitwire::wire::write_message;
+
+    let headers = mainnet_headers();
+    let magic = Network::Main.magic();
+    let mut bytes = Vec::new();
+
+    // The next batch in the same read: the first is validated before the
+    // second is looked at (the second is then set aside in turn). A ping
+    // there is answered by the peer layer, which the tree does not concern.
+    let (mut e, peer, now) = handshaken_client();
+    sent(&mut e, peer);
+    write_message(&mut bytes, magic, &Headers(&headers[1..2001]));
+    write_message(&mut bytes, magic, &Ping(7));
+    write_message(&mut bytes, magic, &Headers(&headers[2001..4001]));
+    e.received(peer, &bytes, now);
+    assert_eq!(e.height(), 2000);
+    let commands: Vec<Command> = sent(&mut e, peer).into_iter().map(|(c, _)| c).collect();
+    assert_eq!(commands, [Command::GETHEADERS, Command::PONG, Command::GETHEADERS]);
+    e.tick(now);
+    assert_eq!(e.height(), 4000);
+
+    // Garbage after it in the same read: the headers count, then the peer
+    // is dropped for the garbage.
+    let (mut e, peer, now) = handshaken_client();
+    bytes.clear();
+    write_message(&mut bytes, magic, &Headers(&headers[1..2001]));
+    bytes.extend_from_slice(b"not a message header at all");
+    e.received(peer, &bytes, now);
+    assert_eq!(e.height(), 2000);
+    assert!(matches!(
+        dropped_reasons(&mut e)[..],
+        [DisconnectReason::Wire(bitwire::wire::WireError::BadMagic { .. })]
+    ));
+
+    // The connection closes before the engine's next call: still counted.
+    let (mut e, peer, now) = handshaken_client();
+    bytes.clear();
+    write_message(&mut bytes, magic, &Headers(&headers[1..2001]));
+    e.received(peer, &bytes, now);
+    assert_eq!(e.height(), 0);
+    e.disconnected(peer, Closed::ByPeer, now);
+    assert_eq!(e.height(), 2000);
+    assert_eq!(e.peer_count(), 0);
+
+    // An invalid batch from a peer that then closes: dropped for the batch,
+    // and the reactor is not asked to close it again.
+    let (mut e, peer, now) = handshaken_client();
+    let mut bad = headers[1..2001].to_vec();
+    bad[1500].merkle_root[0] ^= 1; // breaks the link to the next header
+    bytes.clear();
+    write_message(&mut bytes, magic, &Headers(&bad));
+    e.received(peer, &bytes, now);
+    while e.next_io().is_some() {}
+    e.disconnected(peer, Closed::ByPeer, now);
+    while let Some(io) = e.next_io() {
+        assert!(
+            !matches!(io, bitwire::net::Io::Disconnect(p) | bitwire::net::Io::Write(p) if p == peer),
+            "{io:?} for a closed connection"
+        );
+    }
+    assert!(matches!(
+        dropped_reasons(&mut e)[..],
+        [DisconnectReason::NonContinuousHeaders { index: 1501 }]
+    ));
+    assert_eq!(e.height(), 0);
+}
+
+/// The disconnect reasons among `e`'s events so far.
+fn dropped_reasons(e: &mut Engine) -> Vec<DisconnectReason> {
+    let mut reasons = Vec::new();
+    while let Some(ev) = e.poll_event() {
+        if let Event::Disconnected { reason, .. } = ev {
+            reasons.push(reason);
+        }
+    }
+    reasons
 }

@@ -418,13 +418,29 @@ impl Engine {
     /// before anything that follows it, and due at once by
     /// [`Service::next_wakeup`].
     fn finish_pending(&mut self, now: Time) {
+        self.finish_pending_before_close(now, None);
+    }
+
+    /// [`Engine::finish_pending`] from [`Service::disconnected`] for
+    /// `closed`, whose connection is already gone.
+    fn finish_pending_before_close(&mut self, now: Time, closed: Option<PeerId>) {
         let Some(p) = self.core.pending.take() else { return };
         // Peers are only removed after this has run.
         let Some(mut slot) = self.peers.remove(&p.peer) else { return };
         let conn = slot.peer.conn_mut();
         let result =
             self.core.finish_headers(conn, &mut slot.sync, p.count, p.solicited, false, p.now);
-        self.settle(p.peer, slot, result, now);
+        match result {
+            Ok(()) => self.settle(p.peer, slot, Ok(()), now),
+            // The connection closed after the batch arrived: the batch still
+            // counts (and is validated), but the reactor hears nothing more.
+            Err(reason) if closed == Some(p.peer) => {
+                self.buffered_total -= slot.accounted;
+                self.core.forget(p.peer, &slot, reason, now);
+                self.after_peer_change(now);
+            }
+            Err(reason) => self.settle(p.peer, slot, Err(reason), now),
+        }
     }
 
     /// Puts a peer taken out of the map for a call back, or drops it with
@@ -1057,7 +1073,7 @@ impl Service for Engine {
     }
 
     fn disconnected(&mut self, id: PeerId, why: Closed, now: Time) {
-        self.finish_pending(now);
+        self.finish_pending_before_close(now, Some(id));
         if let Some(slot) = self.peers.remove(&id) {
             self.buffered_total -= slot.accounted;
             self.core.forget(id, &slot, DisconnectReason::Closed(why), now);
@@ -1072,7 +1088,21 @@ impl Service for Engine {
         // peers (a HashMap with spare capacity: no allocation).
         let Some(mut slot) = self.peers.remove(&id) else { return };
         let mut ctx = Ctx { core: &mut self.core, sync: &mut slot.sync, others: &mut self.peers };
-        let result = slot.peer.receive(bytes, &self.local, &mut ctx, now);
+        let mut result = slot.peer.receive(bytes, &self.local, &mut ctx, now);
+        if let (Err(reason), Some(p)) = (&result, self.core.pending) {
+            if p.peer == id {
+                // The stream broke after a batch this peer sent: the batch
+                // came first (Core processes it before the next message), so
+                // it is validated, and its own fault, if any, is the reason.
+                self.core.pending = None;
+                let conn = slot.peer.conn_mut();
+                let reason = reason.clone();
+                result = self
+                    .core
+                    .finish_headers(conn, &mut slot.sync, p.count, p.solicited, false, p.now)
+                    .and(Err(reason));
+            }
+        }
         self.settle(id, slot, result, now);
     }
 
