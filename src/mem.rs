@@ -1,5 +1,4 @@
-//! Faulting in memory ahead of its first write, and cache lines ahead of
-//! their first use, off the critical path.
+//! Faulting in memory ahead of its first write, off the critical path.
 //!
 //! A header tree of a million headers is about 140 MB of fresh memory, and
 //! each 4 KiB page of it faults on its first write: on the 2-core VM these
@@ -15,11 +14,6 @@
 //! validator and of [`HeaderTree::prefault`](crate::chain::HeaderTree::prefault),
 //! and its hash index's table when allocated). Elsewhere, or on an older
 //! kernel, it does nothing.
-//!
-//! [`prefetch_write`] is the other half: a cache-line prefetch for the hash
-//! index's slots, ahead of the inserts. Both `unsafe` calls are run by the
-//! fuzz targets (`chain_rules` calls [`check_populate`] on every input, and
-//! every target that feeds a header tree prefetches).
 //!
 //! (Transparent huge pages were tried and dropped: on this VM the first
 //! 2 MiB pages a process touches cost about 4 ms each, slower than the 4 KiB
@@ -120,29 +114,6 @@ fn populate_write(addr: usize, len: usize) {
     unsafe {
         libc::madvise(addr as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE);
     }
-}
-
-/// Asks the CPU to start loading the cache line of `r`, for a coming write,
-/// without waiting for it: the header tree calls it for the hash-index slot
-/// of the header it will insert a few dozen headers later, so that the cache
-/// (and TLB) miss overlaps with the work in between. A plain load did the
-/// same but held up retirement until the line arrived. Measured on the
-/// 40,000 mainnet headers, the tree alone (`accept_hashed` on hashed headers):
-/// 22.6 ns a header with loads, 20.1 with this.
-#[inline]
-pub(crate) fn prefetch_write<T>(r: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint with no architectural effect: it reads and
-    // writes no byte the program can observe and never faults, whatever the
-    // address; `r` is a live reference besides. (`_MM_HINT_ET0` asks for the
-    // line with intent to write; built for baseline x86-64 it is emitted as
-    // `prefetcht0`.)
-    unsafe {
-        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
-        _mm_prefetch::<_MM_HINT_ET0>((r as *const T).cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = r;
 }
 
 #[cfg(not(target_os = "linux"))]
