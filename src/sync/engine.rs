@@ -424,13 +424,13 @@ impl Engine {
     /// [`Engine::finish_pending`] from [`Service::disconnected`] for
     /// `closed`, whose connection is already gone.
     fn finish_pending_before_close(&mut self, now: Time, closed: Option<PeerId>) {
-        let Some(p) = self.core.pending.take() else { return };
+        let Some(p) = self.core.pending else { return };
         // Peers are only removed after this has run.
-        let Some(mut slot) = self.peers.remove(&p.peer) else { return };
-        let conn = slot.peer.conn_mut();
-        let result =
-            self.core.finish_headers(conn, &mut slot.sync, p.count, p.solicited, false, p.now);
-        match result {
+        let Some(mut slot) = self.peers.remove(&p.peer) else {
+            self.core.pending = None;
+            return;
+        };
+        match self.core.finish_pending_of(slot.peer.conn_mut(), &mut slot.sync) {
             Ok(()) => self.settle(p.peer, slot, Ok(()), now),
             // The connection closed after the batch arrived: the batch still
             // counts (and is validated), but the reactor hears nothing more.
@@ -745,6 +745,22 @@ impl Core {
         self.finish_headers(conn, sync, count, solicited, redownload, now)
     }
 
+    /// Validates the batch set aside (`pending`) if `conn`'s peer sent it
+    /// (see [`Engine::finish_pending`]); `Ok` when there is none.
+    fn finish_pending_of(
+        &mut self,
+        conn: &mut Conn,
+        sync: &mut PeerSync,
+    ) -> Result<(), DisconnectReason> {
+        match self.pending {
+            Some(p) if p.peer == conn.id() => {
+                self.pending = None;
+                self.finish_headers(conn, sync, p.count, p.solicited, false, p.now)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The rest of [`Core::on_headers`] for the `count` headers in `batch`:
     /// hash, check and add them, and decide what to ask next.
     fn finish_headers(
@@ -893,20 +909,6 @@ struct Ctx<'a> {
     others: &'a mut HashMap<PeerId, Slot>,
 }
 
-impl Ctx<'_> {
-    /// Validates a batch this peer sent earlier in the same read, before
-    /// the message after it (see [`Engine::finish_pending`]).
-    fn finish_pending(&mut self, conn: &mut Conn) -> Result<(), DisconnectReason> {
-        match self.core.pending {
-            Some(p) if p.peer == conn.id() => {
-                self.core.pending = None;
-                self.core.finish_headers(conn, self.sync, p.count, p.solicited, false, p.now)
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
 impl Handler for Ctx<'_> {
     fn is_own_nonce(&mut self, nonce: u64) -> bool {
         let Some(addr) = self.core.own_nonces.get(&nonce).copied() else { return false };
@@ -945,7 +947,8 @@ impl Handler for Ctx<'_> {
         msg: Message<'_>,
         now: Time,
     ) -> Result<(), DisconnectReason> {
-        self.finish_pending(conn)?;
+        // A batch this peer sent earlier in the same read comes first.
+        self.core.finish_pending_of(conn, self.sync)?;
         match msg {
             Message::Headers(h) => {
                 self.core.on_headers(conn, self.sync, self.others, h.iter(), now)
@@ -992,7 +995,7 @@ impl Handler for Ctx<'_> {
         command: Command,
         error: PayloadError,
     ) -> Result<(), DisconnectReason> {
-        self.finish_pending(conn)?;
+        self.core.finish_pending_of(conn, self.sync)?;
         // Core disconnects for an oversized headers message or locator; other
         // undecodable payloads it drops. We also drop the peer for any
         // undecodable headers / getheaders: the sync cannot use it.
@@ -1089,19 +1092,12 @@ impl Service for Engine {
         let Some(mut slot) = self.peers.remove(&id) else { return };
         let mut ctx = Ctx { core: &mut self.core, sync: &mut slot.sync, others: &mut self.peers };
         let mut result = slot.peer.receive(bytes, &self.local, &mut ctx, now);
-        if let (Err(reason), Some(p)) = (&result, self.core.pending) {
-            if p.peer == id {
-                // The stream broke after a batch this peer sent: the batch
-                // came first (Core processes it before the next message), so
-                // it is validated, and its own fault, if any, is the reason.
-                self.core.pending = None;
-                let conn = slot.peer.conn_mut();
-                let reason = reason.clone();
-                result = self
-                    .core
-                    .finish_headers(conn, &mut slot.sync, p.count, p.solicited, false, p.now)
-                    .and(Err(reason));
-            }
+        if result.is_err() {
+            // The stream broke after a batch this peer sent: the batch came
+            // first (Core processes it before the next message), so it is
+            // validated, and its own fault, if any, is the reason.
+            let batch = self.core.finish_pending_of(slot.peer.conn_mut(), &mut slot.sync);
+            result = batch.and(result);
         }
         self.settle(id, slot, result, now);
     }
