@@ -10,7 +10,10 @@
 //! million headers where a `HashMap<BlockHash, u32>` took 77 MB.
 //!
 //! Linear probing, at most half full. A slot's home is the top bits of its
-//! tag, so growing never reads the keys.
+//! tag, so growing never reads the keys, and sorting slots sorts them by
+//! home: the header tree adds keys in batches in that order
+//! ([`HashIndex::insert_batch`]), so that a large table is walked page by
+//! page instead of at random.
 
 use crate::wire::BlockHash;
 
@@ -146,7 +149,7 @@ impl HashIndex {
     fn resize(&mut self, bits: u32) {
         let old = std::mem::replace(&mut self.slots, vec![EMPTY; 1 << bits]);
         // The zeroed table is mapped lazily; inserts land all over it, and a
-        // page first read (a lookup, `touch`) then written faults twice.
+        // page first read (a lookup) then written faults twice.
         // Faulted in here in one call instead (16 MB at a million headers).
         crate::mem::Spare::whole(&self.slots).populate(0..self.slots.len());
         self.bits = bits;
