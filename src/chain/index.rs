@@ -11,8 +11,8 @@
 //!
 //! Linear probing, at most half full. A slot's home is the top bits of its
 //! tag, so growing never reads the keys, and sorting slots sorts them by
-//! home: the header tree adds keys in batches in that order
-//! ([`HashIndex::insert_batch`]), so that a large table is walked page by
+//! home: keys added with [`HashIndex::insert_later`] go in together in that
+//! order ([`HashIndex::flush`]), so that a large table is walked page by
 //! page instead of at random.
 
 use crate::wire::BlockHash;
@@ -28,19 +28,35 @@ const MIN_SLOTS: usize = 16;
 /// and fills up beyond half.
 const MAX_BITS: u32 = 32;
 
+/// Keys [`HashIndex::insert_later`] holds back before it inserts them all
+/// (at most 64 KB of slots).
+const MAX_PENDING: usize = 4096;
+
 /// Block hash to entry number. Invariant: every key was inserted once;
-/// `len * 2 <= slots.len()` unless at [`MAX_BITS`].
+/// `len * 2 <= slots.len()` unless at [`MAX_BITS`]. Keys in `pending` are
+/// not found until [`HashIndex::flush`].
 #[derive(Clone)]
 pub(super) struct HashIndex {
     slots: Vec<u64>,
     bits: u32,
     len: usize,
     seed: u64,
+    /// Slots added with `insert_later`, not in `slots` yet.
+    pending: Vec<u64>,
+    /// Scratch for `flush`'s sort, reused.
+    sorted: Vec<u64>,
 }
 
 impl HashIndex {
     pub(super) fn new(seed: u64) -> HashIndex {
-        HashIndex { slots: vec![EMPTY; MIN_SLOTS], bits: MIN_SLOTS.trailing_zeros(), len: 0, seed }
+        HashIndex {
+            slots: vec![EMPTY; MIN_SLOTS],
+            bits: MIN_SLOTS.trailing_zeros(),
+            len: 0,
+            seed,
+            pending: Vec::new(),
+            sorted: Vec::new(),
+        }
     }
 
     fn tag(&self, hash: &BlockHash) -> u32 {
@@ -61,6 +77,7 @@ impl HashIndex {
     /// The entry number of `hash`; `key(i)` is entry `i`'s hash.
     #[inline]
     pub(super) fn get(&self, hash: &BlockHash, key: impl Fn(u32) -> BlockHash) -> Option<u32> {
+        debug_assert!(self.pending.is_empty(), "a lookup before flush");
         let tag = self.tag(hash);
         let mask = self.mask();
         let mut pos = self.home(tag);
@@ -83,20 +100,30 @@ impl HashIndex {
         if (self.len + 1) * 2 > self.slots.len() && self.bits < MAX_BITS {
             self.resize(self.bits + 1);
         }
-        let tag = self.tag(hash);
-        self.place((u64::from(tag) << 32) | u64::from(i.wrapping_add(1)));
+        self.place(self.slot(hash, i));
         self.len += 1;
     }
 
-    /// The slot that [`HashIndex::insert_new`] would write for `hash` as
-    /// entry `i`, for [`HashIndex::insert_batch`].
+    /// The slot that holds `hash` as entry `i`: its tag, and the entry
+    /// number plus one.
     #[inline]
-    pub(super) fn slot(&self, hash: &BlockHash, i: u32) -> u64 {
+    fn slot(&self, hash: &BlockHash, i: u32) -> u64 {
         (u64::from(self.tag(hash)) << 32) | u64::from(i.wrapping_add(1))
     }
 
-    /// Adds the keys of `slots` (from [`HashIndex::slot`]; none in the
-    /// index yet) in the order of their home slots, and empties `slots`.
+    /// [`HashIndex::insert_new`], held back: the key is inserted with the
+    /// others at the next [`HashIndex::flush`] (or when [`MAX_PENDING`] are
+    /// waiting), and not found before.
+    #[inline]
+    pub(super) fn insert_later(&mut self, hash: &BlockHash, i: u32) {
+        self.pending.push(self.slot(hash, i));
+        if self.pending.len() >= MAX_PENDING {
+            self.flush();
+        }
+    }
+
+    /// Inserts the keys held back by [`HashIndex::insert_later`], in the
+    /// order of their home slots.
     ///
     /// In a large table each insert is a cache miss, and a TLB miss too:
     /// at a million headers the table is 16 MB, beyond the TLB's reach, and
@@ -104,8 +131,13 @@ impl HashIndex {
     /// home order, consecutive inserts fall in the same or the next pages,
     /// whose walks are cheap (their page-table entries share cache lines).
     /// An exact sort is not needed for that: one pass of a counting sort on
-    /// the top bits of the home (`sorted` is its scratch, reused).
-    pub(super) fn insert_batch(&mut self, slots: &mut Vec<u64>, sorted: &mut Vec<u64>) {
+    /// the top bits of the home.
+    pub(super) fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let (mut slots, mut sorted) =
+            (std::mem::take(&mut self.pending), std::mem::take(&mut self.sorted));
         let want = self.len.saturating_add(slots.len());
         if want.saturating_mul(2) > self.slots.len() && self.bits < MAX_BITS {
             self.reserve(slots.len());
@@ -135,6 +167,7 @@ impl HashIndex {
         }
         self.len += slots.len();
         slots.clear();
+        (self.pending, self.sorted) = (slots, sorted);
     }
 
     fn place(&mut self, slot: u64) {
@@ -169,7 +202,8 @@ impl HashIndex {
 
     /// Heap bytes held.
     pub(super) fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * core::mem::size_of::<u64>()
+        (self.slots.capacity() + self.pending.capacity() + self.sorted.capacity())
+            * core::mem::size_of::<u64>()
     }
 }
 
@@ -212,16 +246,15 @@ mod tests {
         // single inserts: every key is found at its entry, no other key is.
         let keys: Vec<BlockHash> = (0..20_000u64).map(|n| hash(n * 13)).collect();
         let mut idx = HashIndex::new(5);
-        let (mut pending, mut sorted) = (Vec::new(), Vec::new());
         let mut next = 0usize;
         for size in (0..200).map(|n| n * 7 % 301) {
             let end = (next + size).min(keys.len());
             for (i, k) in keys.iter().enumerate().take(end).skip(next) {
-                pending.push(idx.slot(k, i as u32));
+                idx.insert_later(k, i as u32);
             }
             next = end;
-            idx.insert_batch(&mut pending, &mut sorted);
-            assert!(pending.is_empty());
+            idx.flush();
+            assert!(idx.pending.is_empty());
             if next < keys.len() {
                 idx.insert_new(&keys[next], next as u32);
                 next += 1;

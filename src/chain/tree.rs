@@ -23,10 +23,6 @@ use super::HeaderError;
 use crate::pow::{hash_headers, work_from_bits, CompactTarget, U256};
 use crate::wire::{BlockHash, BlockHeader};
 
-/// Index inserts held back and then made together, in home-slot order
-/// ([`HashIndex::insert_batch`]): at most this many (64 KB of scratch).
-const INDEX_BATCH: usize = 4096;
-
 /// Marks "no parent" in [`Entry::prev`].
 const NO_PARENT: u32 = u32::MAX;
 
@@ -181,14 +177,10 @@ impl std::error::Error for HeaderRejection {
 pub struct HeaderTree {
     params: Params,
     entries: Vec<Entry>,
+    /// Entries are added to it with `insert_later`, and it is flushed
+    /// before any lookup and before a call that adds entries returns, so
+    /// that nothing outside those calls sees one missing.
     index: HashIndex,
-    /// Index slots of entries added but not yet in `index`: inserted
-    /// together by `flush_index`, before any lookup and before a call that
-    /// adds entries returns, so that nothing outside those calls sees them
-    /// missing.
-    index_pending: Vec<u64>,
-    /// Scratch for `HashIndex::insert_batch`.
-    index_sorted: Vec<u64>,
     /// Entry index of the best-chain block at height `root_height + i`.
     best: Vec<u32>,
     root_height: u32,
@@ -248,8 +240,6 @@ impl HeaderTree {
             params: params.clone(),
             entries: Vec::new(),
             index: HashIndex::new(random_seed()),
-            index_pending: Vec::new(),
-            index_sorted: Vec::new(),
             best: Vec::new(),
             root_height: height,
             root_prev: root.prev_hash(),
@@ -333,7 +323,6 @@ impl HeaderTree {
     pub fn heap_bytes(&self) -> usize {
         self.entries.capacity() * Self::ENTRY_BYTES
             + self.index.heap_bytes()
-            + (self.index_pending.capacity() + self.index_sorted.capacity()) * 8
             + self.best.capacity() * 4
     }
 
@@ -414,14 +403,19 @@ impl HeaderTree {
         let mut acc = Accepted { new: 0, known: 0, best_tip_changed: false, reorg_height: None };
         for (i, (header, hash)) in headers.into_iter().zip(hashes).enumerate() {
             if let Err(error) = self.accept_one(header, hash, now, &mut acc) {
-                self.flush_index();
-                acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
+                self.end_batch(&mut acc, old_tip);
                 return Err(HeaderRejection { index: i, hash: *hash, error, accepted: acc });
             }
         }
-        self.flush_index();
-        acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
+        self.end_batch(&mut acc, old_tip);
         Ok(acc)
+    }
+
+    /// Ends a call that adds entries: the index inserts held back go in
+    /// (see `index`), and `acc` says whether the best tip moved from `old_tip`.
+    fn end_batch(&mut self, acc: &mut Accepted, old_tip: u32) {
+        self.index.flush();
+        acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
     }
 
     fn accept_one(
@@ -442,7 +436,7 @@ impl HeaderTree {
             self.check_pow(hash, header)?;
             last
         } else {
-            self.flush_index();
+            self.index.flush();
             if self.find(hash).is_some() {
                 acc.known += 1;
                 return Ok(());
@@ -476,7 +470,7 @@ impl HeaderTree {
             let parent = if self.entries[last as usize].hash == prev {
                 Some(last)
             } else {
-                self.flush_index();
+                self.index.flush();
                 if self.find(hash).is_some() {
                     acc.known += 1;
                     continue;
@@ -484,8 +478,7 @@ impl HeaderTree {
                 self.find(&prev)
             };
             let Some(parent) = parent else {
-                self.flush_index();
-                acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
+                self.end_batch(&mut acc, old_tip);
                 return Err(HeaderRejection {
                     index: i,
                     hash: *hash,
@@ -496,8 +489,7 @@ impl HeaderTree {
             self.insert(header, *hash, parent, &mut acc);
             acc.new += 1;
         }
-        self.flush_index();
-        acc.best_tip_changed = *self.best.last().expect("root") != old_tip;
+        self.end_batch(&mut acc, old_tip);
         Ok(acc)
     }
 
@@ -520,10 +512,7 @@ impl HeaderTree {
             self.update_walk_cache(parent, idx);
         }
         self.update_mtp_cache(parent, idx);
-        self.index_pending.push(self.index.slot(&hash, idx));
-        if self.index_pending.len() >= INDEX_BATCH {
-            self.flush_index();
-        }
+        self.index.insert_later(&hash, idx);
         let tip = *self.best.last().expect("root");
         if chainwork > self.entries[tip as usize].chainwork {
             if parent == tip {
@@ -626,13 +615,6 @@ impl HeaderTree {
             },
         );
         self.walk_cache = answer.map(|bits| (idx, bits));
-    }
-
-    /// Puts the held-back index slots into the index (see `index_pending`).
-    fn flush_index(&mut self) {
-        if !self.index_pending.is_empty() {
-            self.index.insert_batch(&mut self.index_pending, &mut self.index_sorted);
-        }
     }
 
     /// Makes `new_tip` the best tip; returns the lowest height that changed.
