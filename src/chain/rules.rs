@@ -41,10 +41,7 @@ pub trait ChainContext {
     /// [`ChainContext::median_time_past`]; a context may answer without
     /// computing the median when the rule holds.
     fn check_median_time(&self, b: Self::Block, time: u32) -> Result<(), i64> {
-        match self.median_time_past(b) {
-            Some(mtp) if i64::from(time) <= mtp => Err(mtp),
-            _ => Ok(()),
-        }
+        time_after_median(self, b, time)
     }
 
     /// The `nBits` of the last block at or before `b` that is at a retarget
@@ -96,6 +93,20 @@ pub fn walk_non_min_difficulty<C: ChainContext + ?Sized>(
         b = ctx.parent(b)?;
     }
     Some(ctx.bits(b))
+}
+
+/// The rule behind [`ChainContext::check_median_time`], from
+/// [`ChainContext::median_time_past`] (which may sort): the default, and
+/// what a context that answers from a cache falls back to.
+pub fn time_after_median<C: ChainContext + ?Sized>(
+    ctx: &C,
+    b: C::Block,
+    time: u32,
+) -> Result<(), i64> {
+    match ctx.median_time_past(b) {
+        Some(mtp) if i64::from(time) <= mtp => Err(mtp),
+        _ => Ok(()),
+    }
 }
 
 /// Core's `CheckBlockHeader`: the proof of work of a header whose hash is `hash`.

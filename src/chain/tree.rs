@@ -782,10 +782,7 @@ impl ChainContext for HeaderTree {
                 return Ok(());
             }
         }
-        match self.median_time_past(b) {
-            Some(mtp) if i64::from(time) <= mtp => Err(mtp),
-            _ => Ok(()),
-        }
+        rules::time_after_median(self, b, time)
     }
 
     fn last_non_min_difficulty_bits(
