@@ -7,15 +7,15 @@
 //! O(log n) in all, not per message).
 
 use bitwire::chain::{params::Params, HeaderTree};
-use bitwire::net::{Io, Link, PeerId, Service};
+use bitwire::net::{Io, PeerId, Service};
 use bitwire::sync::sim::{Sim, START};
 use bitwire::sync::{Config, Engine};
-use bitwire::wire::msg::{Headers, Verack, Version};
-use bitwire::wire::{write_message, BlockHeader, NetAddr, ServiceFlags, HEADER_SIZE};
+use bitwire::wire::msg::Headers;
+use bitwire::wire::{write_message, BlockHeader, HEADER_SIZE};
 use bitwire::Network;
 
 mod support;
-use support::Counting;
+use support::{handshake_with_server, Counting};
 
 // Counts per thread: the sim runs on the test's own thread, so the harness's
 // threads cannot add allocations of their own.
@@ -46,22 +46,7 @@ fn steady_state_sync_allocates_nothing_per_message() {
     let mut e = Engine::new(config, HeaderTree::new(Params::for_network(Network::Main)), None);
     let peer = PeerId(1);
     let now = START;
-    e.connected(peer, Sim::addr_of(0), Link::Outbound, now);
-    let mut hs = Vec::new();
-    let v = Version {
-        version: 70016,
-        services: ServiceFlags(9),
-        timestamp: now.as_secs() as i64,
-        receiver: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
-        sender: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
-        nonce: 1,
-        user_agent: b"/server/",
-        start_height: 40_000,
-        relay: false,
-    };
-    write_message(&mut hs, magic, &v);
-    write_message(&mut hs, magic, &Verack);
-    e.received(peer, &hs, now);
+    handshake_with_server(&mut e, peer, now);
 
     let step = |e: &mut Engine, msg: &[u8]| {
         // As a reactor does: bytes in (in 64 KiB reads), drain instructions,

@@ -177,30 +177,12 @@ fn follows_new_headers_after_initial_sync() {
 }
 
 /// A syncing engine driven by hand through the `Service` calls (as a
-/// reactor would), after a handshake with one outbound peer: the engine,
-/// the peer, the time, and the engine's output so far (its `getheaders`).
+/// reactor would), after a handshake with one serving peer: the engine,
+/// the peer and the time.
 fn handshaken_client() -> (Engine, bitwire::net::PeerId, bitwire::net::Time) {
-    use bitwire::net::{Link, PeerId, Service};
-    use bitwire::wire::msg::{Verack, Version};
-    use bitwire::wire::{write_message, NetAddr, ServiceFlags};
     let mut e = client(&[0], 9);
-    let (peer, now) = (PeerId(1), bitwire::sync::sim::START);
-    e.connected(peer, Sim::addr_of(0), Link::Outbound, now);
-    let mut bytes = Vec::new();
-    let version = Version {
-        version: 70016,
-        services: ServiceFlags(9),
-        timestamp: now.as_secs() as i64,
-        receiver: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
-        sender: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
-        nonce: 1,
-        user_agent: b"/server/",
-        start_height: 40_000,
-        relay: false,
-    };
-    write_message(&mut bytes, Network::Main.magic(), &version);
-    write_message(&mut bytes, Network::Main.magic(), &Verack);
-    e.received(peer, &bytes, now);
+    let (peer, now) = (bitwire::net::PeerId(1), bitwire::sync::sim::START);
+    support::handshake_with_server(&mut e, peer, now);
     (e, peer, now)
 }
 

@@ -211,3 +211,28 @@ pub fn served(sim: &Sim, node: usize) -> u64 {
         })
         .sum()
 }
+
+/// Plays a serving node's side of the handshake to `e`, which dialled it
+/// as `peer`: the connection opens, then the node's `version` (70016,
+/// NETWORK | WITNESS, at height 40,000) and `verack` arrive in one read.
+/// Drives the engine's `Service` calls by hand, as a reactor would.
+pub fn handshake_with_server(e: &mut Engine, peer: PeerId, now: Time) {
+    use bitwire::wire::msg::{Verack, Version};
+    use bitwire::wire::{write_message, NetAddr, ServiceFlags};
+    e.connected(peer, Sim::addr_of(0), Link::Outbound, now);
+    let version = Version {
+        version: 70016,
+        services: ServiceFlags(9),
+        timestamp: now.as_secs() as i64,
+        receiver: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
+        sender: NetAddr::new(ServiceFlags::NONE, [0; 16], 0),
+        nonce: 1,
+        user_agent: b"/server/",
+        start_height: 40_000,
+        relay: false,
+    };
+    let mut bytes = Vec::new();
+    write_message(&mut bytes, Network::Main.magic(), &version);
+    write_message(&mut bytes, Network::Main.magic(), &Verack);
+    e.received(peer, &bytes, now);
+}
