@@ -418,29 +418,14 @@ impl Engine {
     /// before anything that follows it, and due at once by
     /// [`Service::next_wakeup`].
     fn finish_pending(&mut self, now: Time) {
-        self.finish_pending_before_close(now, None);
-    }
-
-    /// [`Engine::finish_pending`] from [`Service::disconnected`] for
-    /// `closed`, whose connection is already gone.
-    fn finish_pending_before_close(&mut self, now: Time, closed: Option<PeerId>) {
         let Some(p) = self.core.pending else { return };
         // Peers are only removed after this has run.
         let Some(mut slot) = self.peers.remove(&p.peer) else {
             self.core.pending = None;
             return;
         };
-        match self.core.finish_pending_of(slot.peer.conn_mut(), &mut slot.sync) {
-            Ok(()) => self.settle(p.peer, slot, Ok(()), now),
-            // The connection closed after the batch arrived: the batch still
-            // counts (and is validated), but the reactor hears nothing more.
-            Err(reason) if closed == Some(p.peer) => {
-                self.buffered_total -= slot.accounted;
-                self.core.forget(p.peer, &slot, reason, now);
-                self.after_peer_change(now);
-            }
-            Err(reason) => self.settle(p.peer, slot, Err(reason), now),
-        }
+        let result = self.core.finish_pending_of(slot.peer.conn_mut(), &mut slot.sync);
+        self.settle(p.peer, slot, result, now);
     }
 
     /// Puts a peer taken out of the map for a call back, or drops it with
@@ -1076,10 +1061,19 @@ impl Service for Engine {
     }
 
     fn disconnected(&mut self, id: PeerId, why: Closed, now: Time) {
-        self.finish_pending_before_close(now, Some(id));
+        // A batch this peer sent before the close still counts, and if it
+        // was invalid, that is the reason reported (the reactor is told
+        // nothing more: the connection is gone).
+        let mut reason = DisconnectReason::Closed(why);
+        if let Some(slot) = self.peers.get_mut(&id) {
+            if let Err(fault) = self.core.finish_pending_of(slot.peer.conn_mut(), &mut slot.sync) {
+                reason = fault;
+            }
+        }
+        self.finish_pending(now);
         if let Some(slot) = self.peers.remove(&id) {
             self.buffered_total -= slot.accounted;
-            self.core.forget(id, &slot, DisconnectReason::Closed(why), now);
+            self.core.forget(id, &slot, reason, now);
         }
         self.after_peer_change(now);
         self.enforce_budget(now);
