@@ -318,3 +318,90 @@ fn dropped_reasons(e: &mut Engine) -> Vec<DisconnectReason> {
     }
     reasons
 }
+
+#[test]
+fn a_full_answer_with_a_bad_checksum_is_dropped_before_anything_acts_on_it() {
+    // A large `headers` frame is shown to the engine before its checksum is
+    // checked, and its headers start hashing on another thread. A frame
+    // whose checksum is wrong must still be dropped whole, as Core drops it
+    // (the peer stays): no request from it, nothing added, and its headers
+    // never stand in for the next frame's.
+    use bitwire::net::Service;
+    use bitwire::wire::msg::{GetHeadersView, Headers};
+    use bitwire::wire::write_message;
+
+    let headers = mainnet_headers();
+    let magic = Network::Main.magic();
+    let corrupt = |batch: &[BlockHeader]| {
+        let mut bytes = Vec::new();
+        write_message(&mut bytes, magic, &Headers(batch));
+        bytes[20] ^= 0xff; // the envelope's checksum
+        bytes
+    };
+    let good = |batch: &[BlockHeader]| {
+        let mut bytes = Vec::new();
+        write_message(&mut bytes, magic, &Headers(batch));
+        bytes
+    };
+    let frame_dropped = |e: &mut Engine| {
+        let mut n = 0;
+        while let Some(ev) = e.poll_event() {
+            match ev {
+                Event::FrameDropped { error, .. } => {
+                    assert!(matches!(error, bitwire::wire::WireError::BadChecksum { .. }));
+                    n += 1;
+                }
+                Event::Disconnected { reason, .. } => panic!("dropped the peer: {reason}"),
+                _ => {}
+            }
+        }
+        n
+    };
+
+    // Alone in its read: dropped, no request, nothing added.
+    let (mut e, peer, now) = handshaken_client();
+    sent(&mut e, peer);
+    e.received(peer, &corrupt(&headers[1..2001]), now);
+    e.tick(now);
+    assert_eq!(e.height(), 0);
+    assert!(sent(&mut e, peer).is_empty(), "something was sent for a dropped frame");
+    assert_eq!(frame_dropped(&mut e), 1);
+    assert_eq!(e.peer_count(), 1);
+
+    // Then a good frame of the same size with other headers: its own
+    // headers are validated, not the dropped frame's.
+    let (mut e, peer, now) = handshaken_client();
+    sent(&mut e, peer);
+    e.received(peer, &corrupt(&headers[2001..4001]), now);
+    e.received(peer, &good(&headers[1..2001]), now);
+    let frames = sent(&mut e, peer);
+    let (_, payload) = frames.iter().find(|(c, _)| *c == Command::GETHEADERS).unwrap();
+    assert_eq!(GetHeadersView::decode(payload).unwrap().locator()[0], headers[2000].block_hash());
+    e.tick(now);
+    assert_eq!(e.height(), 2000);
+    assert_eq!(e.tree().tip().hash, headers[2000].block_hash());
+    assert_eq!(frame_dropped(&mut e), 1);
+
+    // Then a small frame, too small to be prepared: its own headers.
+    let (mut e, peer, now) = handshaken_client();
+    sent(&mut e, peer);
+    e.received(peer, &corrupt(&headers[1..2001]), now);
+    e.received(peer, &good(&headers[1..11]), now);
+    e.tick(now);
+    assert_eq!(e.height(), 10);
+    assert_eq!(frame_dropped(&mut e), 1);
+
+    // Both in one read, the good one first and set aside: the dropped one
+    // after it changes nothing.
+    let (mut e, peer, now) = handshaken_client();
+    sent(&mut e, peer);
+    let mut bytes = good(&headers[1..2001]);
+    bytes.extend(corrupt(&headers[2001..4001]));
+    e.received(peer, &bytes, now);
+    e.tick(now);
+    assert_eq!(e.height(), 2000);
+    assert_eq!(frame_dropped(&mut e), 1);
+    e.received(peer, &good(&headers[2001..4001]), now);
+    e.tick(now);
+    assert_eq!(e.height(), 4000);
+}

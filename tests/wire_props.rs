@@ -1,7 +1,7 @@
 //! Property tests: the deframer yields the same frames and errors whatever
 //! the chunk boundaries, and the fuzz checks hold on arbitrary bytes.
 
-use bitwire::wire::fuzzing::{self, deframe, Event};
+use bitwire::wire::fuzzing::{self, deframe, deframe_deferring, Event};
 use bitwire::wire::{parse_frame, Command, Status, WireError};
 use bitwire::Magic;
 use proptest::prelude::*;
@@ -92,6 +92,23 @@ proptest! {
                 prop_assert!(real.iter().any(|m| m[24..] == payload[..] && m[4..16] == cmd.to_bytes()));
             }
         }
+    }
+
+    /// Checking the checksums of large frames after they come out
+    /// (`Deframer::next_frame_deferring`, the sync's `headers` path) gives
+    /// the same frames and the same errors at the same offsets, bad
+    /// checksums included, whatever the size from which checks are deferred.
+    #[test]
+    fn deferred_checksums_change_nothing(
+        pieces in prop::collection::vec(arb_piece(), 1..12),
+        chunks in prop::collection::vec(1usize..3000, 1..8),
+        min in 0usize..200,
+    ) {
+        let real = capture();
+        let stream = build(&pieces, &real);
+        let checked = deframe(&stream, &chunks);
+        let deferred = deframe_deferring(&stream, &chunks, min);
+        prop_assert_eq!(&checked, &deferred);
     }
 
     /// A corrupted checksum costs exactly that message, like Core.

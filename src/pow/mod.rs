@@ -9,11 +9,13 @@ mod compact;
 mod sha256;
 mod target;
 mod u256;
+mod worker;
 
 pub use compact::{CompactTarget, ExpandedCompact};
 pub use sha256::Kernel;
 pub use target::{check_proof_of_work, derive_target, work_from_bits, work_from_target, PowError};
 pub use u256::U256;
+pub use worker::HashWorker;
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};

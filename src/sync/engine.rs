@@ -7,10 +7,10 @@ use crate::chain::store::HeaderStore;
 use crate::chain::{HeaderError, HeaderRejection, HeaderTree};
 use crate::net::{Closed, Io, Link, PeerId, Service, Time};
 use crate::peer::{self, Conn, DisconnectReason, Handler, HandshakeState, Local, Peer, Remote};
-use crate::pow::hash_headers;
 use crate::wire::msg::{GetHeaders, Headers, Inv, Message, NotFound};
 use crate::wire::{BlockHash, BlockHeader, Command, InvEntry, InvType, PayloadError, WireError};
 
+use super::batch::Batch;
 use super::presync::{Flow, Presync};
 use super::{
     Config, Event, MAX_BLOCKS_TO_ANNOUNCE, MAX_HEADERS_RESULTS, MAX_LOCATOR_SZ,
@@ -114,11 +114,11 @@ pub(super) struct Core {
     requests: u64,
     /// Scratch for locators, reused.
     locator: Vec<BlockHash>,
-    /// Scratch for a received batch and its hashes, reused.
-    pub(super) batch: Vec<BlockHeader>,
+    /// The received batch and its hashes (hashed early on another thread
+    /// when large: see `batch.rs`), reused.
+    pub(super) batch: Batch,
     /// The batch in `batch` waits to be validated (pipelining).
     pending: Option<Pending>,
-    pub(super) hashes: Vec<BlockHash>,
     /// Scratch for headers on their way to the store, and for the headers
     /// of a `getheaders` answer, reused.
     persist_buf: Vec<BlockHeader>,
@@ -186,9 +186,8 @@ impl Engine {
             stopped: false,
             requests: 0,
             locator: Vec::new(),
-            batch: Vec::new(),
+            batch: Batch::default(),
             pending: None,
-            hashes: Vec::new(),
             persist_buf: Vec::new(),
             touched: Vec::new(),
             config,
@@ -375,9 +374,10 @@ impl Engine {
             // Headers from the old tip (or the fork point) to the new tip.
             let from = fork.map_or(tip.height, |h| h + 1);
             let count = (tip.height + 1 - from) as usize;
-            core.batch.clear();
+            let mut announce = std::mem::take(&mut core.persist_buf);
+            announce.clear();
             if count <= MAX_BLOCKS_TO_ANNOUNCE {
-                core.batch.extend((from..=tip.height).filter_map(|h| core.tree.header_at(h)));
+                announce.extend((from..=tip.height).filter_map(|h| core.tree.header_at(h)));
             }
             let inv = [InvEntry::new(InvType::BLOCK, tip.hash)];
             for (&id, slot) in self.peers.iter_mut() {
@@ -385,8 +385,8 @@ impl Engine {
                 if conn.state() != HandshakeState::Ready {
                     continue;
                 }
-                if conn.prefers_headers && !core.batch.is_empty() {
-                    conn.send(&Headers(&core.batch));
+                if conn.prefers_headers && !announce.is_empty() {
+                    conn.send(&Headers(&announce));
                 } else {
                     conn.send(&Inv(&inv));
                 }
@@ -394,6 +394,7 @@ impl Engine {
                     core.io.push_back(Io::Write(id));
                 }
             }
+            core.persist_buf = announce;
             core.tip_event(None, added);
         }
         self.account_all();
@@ -695,10 +696,9 @@ impl Core {
             }
             return Ok(());
         }
-        // Copy out of the message (headers sit 81 bytes apart there) into
-        // reused scratch.
-        self.batch.clear();
-        self.batch.extend(headers.copied());
+        // Out of the message (headers sit 81 bytes apart there) into reused
+        // scratch, or into the hash worker already (`Ctx::prepare`).
+        self.batch.fill(conn, headers);
         if let Some(min) = self.config.min_chain_work {
             if let Flow::Handled = self.presync(conn, sync, min, now)? {
                 return Ok(());
@@ -716,7 +716,7 @@ impl Core {
             // only goes out when the reactor writes, after this call: so the
             // batch is validated on the engine's next call instead
             // (`Engine::finish_pending`), once the request is on its way.
-            let ahead = self.batch[count - 1].block_hash();
+            let ahead = self.batch.last_hash().expect("a full batch");
             match next_to_ask(others) {
                 Some(id) => {
                     let slot = others.get_mut(&id).expect("a live peer");
@@ -757,17 +757,22 @@ impl Core {
         redownload: bool,
         now: Time,
     ) -> Result<(), DisconnectReason> {
-        // Hash the whole batch at once.
-        self.hashes.clear();
-        hash_headers(&self.batch, &mut self.hashes);
+        // The memory the batch will fill, faulted in while the hash worker
+        // (if it has the batch) finishes.
+        self.tree.prefault(count);
+        // Hash the whole batch at once (or collect the worker's hashes).
+        self.batch.hash();
+        let (headers, hashes) = (&self.batch.headers, &self.batch.hashes);
         // Core: CheckHeadersAreContinuous, before anything else.
-        if let Some(index) = (1..count).find(|&i| self.batch[i].prev_hash() != self.hashes[i - 1]) {
+        if let Some(index) = (1..count).find(|&i| headers[i].prev_hash() != hashes[i - 1]) {
             return Err(DisconnectReason::NonContinuousHeaders { index });
         }
         if redownload {
             self.check_redownload(sync)?;
         }
-        if !self.tree.contains(&self.batch[0].prev_hash()) && count <= MAX_BLOCKS_TO_ANNOUNCE {
+        if !self.tree.contains(&self.batch.headers[0].prev_hash())
+            && count <= MAX_BLOCKS_TO_ANNOUNCE
+        {
             // Core: a short announcement that does not connect may follow a
             // block we missed; ask for the gap, and count it.
             sync.unconnecting += 1;
@@ -783,9 +788,8 @@ impl Core {
         }
         let mark = self.tree.len();
         let before = self.tree.tip().height;
-        self.tree.prefault(count);
         let (added, rejected) =
-            match self.tree.accept_hashed(&self.batch, &self.hashes, now.as_secs()) {
+            match self.tree.accept_hashed(&self.batch.headers, &self.batch.hashes, now.as_secs()) {
                 Ok(acc) => (acc.new, None),
                 Err(rej) => (rej.accepted.new, Some(rej)),
             };
@@ -800,7 +804,7 @@ impl Core {
             }
             let height = self
                 .tree
-                .height_of(&self.batch[rej.index].prev_hash())
+                .height_of(&self.batch.headers[rej.index].prev_hash())
                 .map_or(before.saturating_add(1), |h| h.saturating_add(1));
             if let HeaderError::TimeTooNew { .. } = rej.error {
                 // Core does not punish a header from the future
@@ -821,7 +825,7 @@ impl Core {
         if let Some(fork) = sync.presync.as_ref().and_then(|p| p.redownload_fork()) {
             // Redownload goes on with this peer, along its chain.
             if count == MAX_HEADERS_RESULTS {
-                let last = self.hashes[count - 1];
+                let last = self.batch.hashes[count - 1];
                 self.request_from(conn, sync, &[last, fork], now);
             } else {
                 sync.presync = None;
@@ -1014,6 +1018,22 @@ impl Handler for Ctx<'_> {
 
     fn on_dropped(&mut self, conn: &mut Conn, error: WireError) {
         self.core.event(Event::FrameDropped { peer: conn.id(), error });
+    }
+
+    fn prepare(&mut self, conn: &Conn, command: Command, payload: &[u8]) {
+        // Only a ready peer's headers reach `on_headers` (a count over the
+        // limit is refused there, unhashed).
+        if command != Command::HEADERS
+            || conn.state() != HandshakeState::Ready
+            || !self.core.config.sync
+        {
+            return;
+        }
+        if let Ok(Message::Headers(h)) = peer::decode_like_core(command, payload) {
+            if h.len() <= MAX_HEADERS_RESULTS {
+                self.core.batch.prepare(conn.id(), conn.frames_received(), h.iter());
+            }
+        }
     }
 }
 

@@ -46,6 +46,7 @@
 //! - Serving: `getheaders` is answered from the tree (at most 2000 headers),
 //!   `getdata` for blocks with `notfound` (we hold headers only).
 
+mod batch;
 mod config;
 mod engine;
 mod event;

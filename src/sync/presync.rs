@@ -50,7 +50,7 @@
 use crate::chain::HeaderError;
 use crate::net::Time;
 use crate::peer::{Conn, DisconnectReason};
-use crate::pow::{check_proof_of_work, hash_headers, work_from_bits, U256};
+use crate::pow::{check_proof_of_work, work_from_bits, U256};
 use crate::wire::BlockHash;
 
 use super::engine::{Core, PeerSync};
@@ -104,8 +104,9 @@ impl Core {
         min: U256,
         now: Time,
     ) -> Result<Flow, DisconnectReason> {
-        let count = self.batch.len();
-        let first_prev = self.batch[0].prev_hash();
+        self.batch.collect();
+        let count = self.batch.headers.len();
+        let first_prev = self.batch.headers[0].prev_hash();
         if let Some(ps) = sync.presync.as_mut() {
             if ps.redownload.is_some() {
                 return Ok(Flow::Normal);
@@ -120,6 +121,7 @@ impl Core {
             let Some(fork) = self.tree.get(&first_prev) else { return Ok(Flow::Normal) };
             let work = self
                 .batch
+                .headers
                 .iter()
                 .fold(fork.chainwork, |w, h| w.saturating_add(&work_from_bits(h.bits())));
             if work >= min {
@@ -135,15 +137,15 @@ impl Core {
                 redownload: None,
             }));
         }
-        self.hashes.clear();
-        hash_headers(&self.batch, &mut self.hashes);
-        if let Some(index) = (1..count).find(|&i| self.batch[i].prev_hash() != self.hashes[i - 1]) {
+        self.batch.hash();
+        let (headers, hashes) = (&self.batch.headers, &self.batch.hashes);
+        if let Some(index) = (1..count).find(|&i| headers[i].prev_hash() != hashes[i - 1]) {
             return Err(DisconnectReason::NonContinuousHeaders { index });
         }
         let max = self.config.max_presync_headers;
         let pow_limit = self.tree.params().pow_limit;
         let ps = sync.presync.as_mut().expect("set above");
-        for (i, (h, hash)) in self.batch.iter().zip(&self.hashes).enumerate() {
+        for (i, (h, hash)) in headers.iter().zip(hashes).enumerate() {
             if let Err(e) = check_proof_of_work(hash, h.bits(), &pow_limit) {
                 let height = ps.fork_height as u64 + ps.count + 1 + i as u64;
                 return Err(DisconnectReason::InvalidHeader {
@@ -154,7 +156,7 @@ impl Core {
             ps.work = ps.work.saturating_add(&work_from_bits(h.bits()));
         }
         ps.count += count as u64;
-        ps.last = self.hashes[count - 1];
+        ps.last = hashes[count - 1];
         ps.samples.push(sample(&ps.last));
         if ps.count > max {
             return Err(DisconnectReason::PresyncTooLong { max });
@@ -180,7 +182,7 @@ impl Core {
     pub(crate) fn check_redownload(&mut self, sync: &mut PeerSync) -> Result<(), DisconnectReason> {
         let Some(ps) = sync.presync.as_mut() else { return Ok(()) };
         let Some(k) = ps.redownload else { return Ok(()) };
-        let last = self.hashes[self.hashes.len() - 1];
+        let last = self.batch.hashes[self.batch.hashes.len() - 1];
         if ps.samples.get(k) != Some(&sample(&last)) {
             return Err(DisconnectReason::RedownloadMismatch { batch: k });
         }

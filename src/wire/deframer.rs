@@ -23,7 +23,7 @@
 use memchr::memmem;
 
 use crate::network::Magic;
-use crate::wire::envelope::{parse_envelope, parse_frame};
+use crate::wire::envelope::{parse_envelope, parse_frame_deferring};
 use crate::wire::{Frame, Status, WireError, ENVELOPE_SIZE, MAX_PAYLOAD_SIZE};
 
 /// The largest the deframer's buffer grows: one envelope plus a maximal payload.
@@ -246,19 +246,32 @@ impl Deframer {
 
     /// The next frame or error, or `None` when more bytes are needed.
     pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, WireError>> {
+        Some(self.next_frame_deferring(usize::MAX)?.map(|(frame, _)| frame))
+    }
+
+    /// [`Deframer::next_frame`], except that a frame whose payload is at
+    /// least `min` bytes comes out before its checksum is checked, with
+    /// `false` (checked frames: `true`): the caller must [`Frame::verify`]
+    /// it before acting on it, and treat a failure as `next_frame` would
+    /// have returned it. The stream goes on the same either way (a frame
+    /// with a bad checksum is skipped whole).
+    pub fn next_frame_deferring(
+        &mut self,
+        min: usize,
+    ) -> Option<Result<(Frame<'_>, bool), WireError>> {
         if !self.recover() {
             return None;
         }
         let data = &self.buf[self.start..self.end];
-        match parse_frame(self.magic, data) {
+        match parse_frame_deferring(self.magic, data, min) {
             Ok(Status::Partial) => None,
-            Ok(Status::Complete((frame, used))) => {
+            Ok(Status::Complete((frame, used, checked))) => {
                 let (command, checksum) = (frame.command, frame.checksum);
                 let at = self.start;
                 self.start += used;
                 self.consumed += used as u64;
                 let payload = &self.buf[at + ENVELOPE_SIZE..at + used];
-                Some(Ok(Frame { command, payload, checksum }))
+                Some(Ok((Frame { command, payload, checksum }, checked)))
             }
             Err(e) => {
                 self.recovery = match e {

@@ -108,7 +108,9 @@ impl<T> Status<T> {
 }
 
 /// One checked message: a valid command, the borrowed payload and the
-/// checksum it arrived with (verified).
+/// checksum it arrived with (verified, except for the large frames a caller
+/// asked [`Deframer::next_frame_deferring`](crate::wire::Deframer::next_frame_deferring)
+/// or [`parse_frame_deferring`] to leave to [`Frame::verify`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Frame<'a> {
     /// The command (checked).
@@ -123,6 +125,21 @@ impl<'a> Frame<'a> {
     /// Decodes the payload according to the command.
     pub fn decode(&self) -> Result<crate::wire::msg::Message<'a>, crate::wire::PayloadError> {
         crate::wire::msg::Message::decode(self.command, self.payload)
+    }
+
+    /// Checks the payload against the envelope's checksum: what
+    /// [`parse_frame`] does before it returns a frame, for a frame whose
+    /// check was deferred. (Under `cfg(fuzzing)` every checksum passes, as
+    /// in [`parse_frame`].)
+    pub fn verify(&self) -> Result<(), WireError> {
+        if cfg!(fuzzing) {
+            return Ok(());
+        }
+        let expected = checksum(self.payload);
+        if expected != self.checksum {
+            return Err(WireError::BadChecksum { expected, found: self.checksum });
+        }
+        Ok(())
     }
 }
 
@@ -158,6 +175,22 @@ pub fn parse_envelope(magic: Magic, buf: &[u8]) -> Result<Status<&Envelope>, Wir
 /// Under `cfg(fuzzing)` the checksum is not verified (so the fuzzer reaches
 /// the payload decoders); every other check still runs.
 pub fn parse_frame(magic: Magic, buf: &[u8]) -> Result<Status<(Frame<'_>, usize)>, WireError> {
+    Ok(match parse_frame_deferring(magic, buf, usize::MAX)? {
+        Status::Complete((frame, used, _)) => Status::Complete((frame, used)),
+        Status::Partial => Status::Partial,
+    })
+}
+
+/// [`parse_frame`], except that a payload of at least `min` bytes is not
+/// checked against its checksum: the frame comes with `false` (checked:
+/// `true`), for the caller to [`Frame::verify`] before acting on it. A
+/// caller with other work to do on a large payload can then do it while
+/// the checksum, one long dependency chain, is computed.
+pub fn parse_frame_deferring(
+    magic: Magic,
+    buf: &[u8],
+    min: usize,
+) -> Result<Status<(Frame<'_>, usize, bool)>, WireError> {
     let env = match parse_envelope(magic, buf)? {
         Status::Complete(env) => env,
         Status::Partial => return Ok(Status::Partial),
@@ -166,13 +199,12 @@ pub fn parse_frame(magic: Magic, buf: &[u8]) -> Result<Status<(Frame<'_>, usize)
     let Some(payload) = buf.get(ENVELOPE_SIZE..total) else {
         return Ok(Status::Partial);
     };
-    if !cfg!(fuzzing) {
-        let expected = checksum(payload);
-        if expected != env.checksum {
-            return Err(WireError::BadChecksum { expected, found: env.checksum });
-        }
+    let frame = Frame { command: env.command, payload, checksum: env.checksum };
+    let checked = payload.len() < min;
+    if checked {
+        frame.verify()?;
     }
-    Ok(Status::Complete((Frame { command: env.command, payload, checksum: env.checksum }, total)))
+    Ok(Status::Complete((frame, total, checked)))
 }
 
 #[cfg(test)]

@@ -32,7 +32,8 @@ pub use addr::{AddrEntry, AddrV2Entry, NetAddr};
 pub use command::Command;
 pub use deframer::{Deframer, MAX_BUFFER};
 pub use envelope::{
-    checksum, parse_envelope, parse_frame, Envelope, Frame, Status, ENVELOPE_SIZE, MAX_PAYLOAD_SIZE,
+    checksum, parse_envelope, parse_frame, parse_frame_deferring, Envelope, Frame, Status,
+    ENVELOPE_SIZE, MAX_PAYLOAD_SIZE,
 };
 pub use error::{MessageError, PayloadError, WireError};
 pub use hash::{BlockHash, ParseHashError};
