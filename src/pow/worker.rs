@@ -226,6 +226,19 @@ mod tests {
             assert_eq!(hashes, &expected[round * 500..round * 500 + 1000]);
             assert!(!worker.finish(&mut headers, &mut hashes), "collected once");
         }
+        // Steady state allocates nothing: two pairs of buffers go back and
+        // forth, and once grown none is reallocated.
+        let mut seen = std::collections::HashSet::new();
+        for round in 0..10 {
+            worker.start(&chain[round * 100..round * 100 + 2000]);
+            assert!(worker.finish(&mut headers, &mut hashes));
+            let at = (headers.as_ptr() as usize, hashes.as_ptr() as usize);
+            if round >= 2 {
+                assert!(seen.contains(&at), "round {round}: a buffer was reallocated");
+            }
+            seen.insert(at);
+        }
+        assert_eq!(seen.len(), 2);
         // A job never collected is replaced by the next one.
         worker.start(&chain[..10]);
         worker.start(&chain[10..20]);

@@ -31,6 +31,12 @@
 //!   request waited in the output buffer until the batch was done, and the
 //!   peer and the engine took turns: a loopback sync of a million headers
 //!   went from 3.4 to 5.7 M headers/s.)
+//! - A full answer's headers are hashed on a helper thread
+//!   ([`HashWorker`](crate::pow::HashWorker), started with the first one)
+//!   while the peer layer checks the message's checksum
+//!   ([`Handler::prepare`](crate::peer::Handler::prepare)); a message whose
+//!   checksum fails is dropped with its copy. This is the engine's only
+//!   thread; it never acts on the message before the checksum holds.
 //! - A request unanswered for [`Config::stall_timeout`] marks the peer
 //!   stalled: it is dropped and the request goes to another peer.
 //! - Invalid headers, more than 2000 headers, non-continuous headers, and
