@@ -87,12 +87,6 @@ pub enum DisconnectReason {
         /// the one before it.
         index: usize,
     },
-    /// The peer kept sending headers that do not connect to our tree (Core:
-    /// `MAX_NUM_UNCONNECTING_HEADERS_MSGS`).
-    TooManyUnconnecting {
-        /// How many such messages we tolerate.
-        max: u32,
-    },
     /// A header broke a consensus rule (bad proof of work, wrong nBits,
     /// time too new or too old, ...).
     InvalidHeader {
@@ -185,7 +179,6 @@ impl DisconnectReason {
             DisconnectReason::TooManyHeaders { .. } => "too-many-headers",
             DisconnectReason::LocatorTooLarge { .. } => "locator-too-large",
             DisconnectReason::NonContinuousHeaders { .. } => "non-continuous-headers",
-            DisconnectReason::TooManyUnconnecting { .. } => "too-many-unconnecting",
             DisconnectReason::InvalidHeader { .. } => "invalid-header",
             DisconnectReason::Stalled { .. } => "stalled",
             DisconnectReason::MessageTooLarge { .. } => "message-too-large",
@@ -211,7 +204,6 @@ impl DisconnectReason {
                 | DisconnectReason::LocatorTooLarge { .. }
                 | DisconnectReason::TooManyEntries { .. }
                 | DisconnectReason::NonContinuousHeaders { .. }
-                | DisconnectReason::TooManyUnconnecting { .. }
                 | DisconnectReason::InvalidHeader { .. }
                 | DisconnectReason::PresyncTooLong { .. }
                 | DisconnectReason::RedownloadMismatch { .. }
@@ -253,9 +245,6 @@ impl fmt::Display for DisconnectReason {
             }
             DisconnectReason::NonContinuousHeaders { index } => {
                 write!(f, "non-continuous headers sequence at index {index}")
-            }
-            DisconnectReason::TooManyUnconnecting { max } => {
-                write!(f, "more than {max} non-connecting headers messages")
             }
             DisconnectReason::InvalidHeader { height, error } => {
                 write!(f, "invalid header at height {height}: {error}")

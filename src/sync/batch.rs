@@ -26,7 +26,9 @@ pub(super) struct Batch {
     pub(super) hashes: Vec<BlockHash>,
     /// `hashes` belongs to `headers`.
     hashed: bool,
-    /// The last header of the batch, known even while the worker holds it.
+    /// The parent of the batch's first header and its last header, known
+    /// even while the worker holds the batch.
+    first_prev: Option<BlockHash>,
     last: Option<BlockHeader>,
     worker: HashWorker,
     /// The frame (peer, frame number) whose headers the worker was given by
@@ -52,7 +54,7 @@ impl Batch {
 
     /// Makes `headers`, the message `conn` is handling now, the batch: the
     /// worker's copy when this frame was prepared, else a copy made here.
-    pub(super) fn fill<'a, I>(&mut self, conn: &Conn, headers: I)
+    pub(super) fn fill<'a, I>(&mut self, conn: &Conn, mut headers: I)
     where
         I: Iterator<Item = &'a BlockHeader>,
     {
@@ -60,12 +62,21 @@ impl Batch {
         self.hashed = false;
         if self.prepared.take() == Some((conn.id(), conn.frames_received())) {
             self.in_worker = true;
-            self.last = headers.last().copied();
+            let first = headers.next();
+            self.first_prev = first.map(BlockHeader::prev_hash);
+            self.last = headers.last().or(first).copied();
         } else {
             self.headers.clear();
             self.headers.extend(headers);
+            self.first_prev = self.headers.first().map(BlockHeader::prev_hash);
             self.last = self.headers.last().copied();
         }
+    }
+
+    /// The parent of the batch's first header, without waiting for the
+    /// worker (`None` for an empty batch).
+    pub(super) fn first_prev(&self) -> Option<BlockHash> {
+        self.first_prev
     }
 
     /// Brings the batch home from the worker, if it is there (waiting for

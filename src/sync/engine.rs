@@ -12,10 +12,7 @@ use crate::wire::{BlockHash, BlockHeader, Command, InvEntry, InvType, PayloadErr
 
 use super::batch::Batch;
 use super::presync::{Flow, Presync};
-use super::{
-    Config, Event, MAX_BLOCKS_TO_ANNOUNCE, MAX_HEADERS_RESULTS, MAX_LOCATOR_SZ,
-    MAX_NUM_UNCONNECTING_HEADERS_MSGS,
-};
+use super::{Config, Event, MAX_BLOCKS_TO_ANNOUNCE, MAX_HEADERS_RESULTS, MAX_LOCATOR_SZ};
 
 /// A snapshot of one connection, for display.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,8 +49,6 @@ pub(super) struct PeerSync {
     pub(super) exhausted: bool,
     /// Low-work chain protection state (see [`super::presync`]).
     pub(super) presync: Option<Box<Presync>>,
-    /// Non-connecting announcements so far.
-    unconnecting: u32,
     received: u64,
     served: u64,
 }
@@ -90,7 +85,8 @@ struct Target {
 struct Pending {
     peer: PeerId,
     count: usize,
-    solicited: bool,
+    /// When the request it answers went out.
+    asked: Option<Time>,
     /// When it arrived: the clock its headers are validated against.
     now: Time,
 }
@@ -682,7 +678,8 @@ impl Core {
                 found: count as u64,
             });
         }
-        let solicited = sync.in_flight.take().is_some();
+        let asked = sync.in_flight.take();
+        let solicited = asked.is_some();
         let base = if solicited { sync.speculative_base.take() } else { None };
         if base.is_some_and(|b| !self.tree.contains(&b)) {
             // Asked ahead from a batch that was then rejected: the answer
@@ -710,6 +707,7 @@ impl Core {
             && self.config.sync
             && !self.synced
             && !redownload
+            && self.batch.first_prev().is_some_and(|prev| self.tree.contains(&prev))
         {
             // Pipelining: ask for the next batch now, so the peer prepares
             // and sends it while we hash and validate this one. The request
@@ -724,10 +722,10 @@ impl Core {
                 }
                 None => self.request_ahead(conn, sync, ahead, now),
             }
-            self.pending = Some(Pending { peer: conn.id(), count, solicited, now });
+            self.pending = Some(Pending { peer: conn.id(), count, asked, now });
             return Ok(());
         }
-        self.finish_headers(conn, sync, count, solicited, redownload, now)
+        self.finish_headers(conn, sync, count, asked, redownload, now)
     }
 
     /// Validates the batch set aside (`pending`) if `conn`'s peer sent it
@@ -740,7 +738,7 @@ impl Core {
         match self.pending {
             Some(p) if p.peer == conn.id() => {
                 self.pending = None;
-                self.finish_headers(conn, sync, p.count, p.solicited, false, p.now)
+                self.finish_headers(conn, sync, p.count, p.asked, false, p.now)
             }
             _ => Ok(()),
         }
@@ -753,10 +751,11 @@ impl Core {
         conn: &mut Conn,
         sync: &mut PeerSync,
         count: usize,
-        solicited: bool,
+        asked: Option<Time>,
         redownload: bool,
         now: Time,
     ) -> Result<(), DisconnectReason> {
+        let solicited = asked.is_some();
         // The memory the batch will fill, faulted in while the hash worker
         // (if it has the batch) finishes.
         self.tree.prefault(count);
@@ -770,20 +769,26 @@ impl Core {
         if redownload {
             self.check_redownload(sync)?;
         }
-        if !self.tree.contains(&self.batch.headers[0].prev_hash())
-            && count <= MAX_BLOCKS_TO_ANNOUNCE
-        {
-            // Core: a short announcement that does not connect may follow a
-            // block we missed; ask for the gap, and count it.
-            sync.unconnecting += 1;
-            if sync.unconnecting > MAX_NUM_UNCONNECTING_HEADERS_MSGS {
-                return Err(DisconnectReason::TooManyUnconnecting {
-                    max: MAX_NUM_UNCONNECTING_HEADERS_MSGS,
-                });
-            }
-            if self.config.sync {
+        if !self.tree.contains(&self.batch.headers[0].prev_hash()) {
+            // Core (`HandleUnconnectingHeaders`): headers that do not connect
+            // may be an announcement following a block we missed, so they
+            // are never a fault, whatever their number or count. They cannot
+            // answer a request either: one that was out stays out (its stall
+            // timer runs on, as Core's headers timeout does); otherwise we
+            // ask for the gap from our best header (`MaybeSendGetHeaders`:
+            // unless a request to this peer is already out).
+            if solicited {
+                if sync.in_flight.is_none() {
+                    sync.in_flight = asked;
+                }
+            } else if self.config.sync && sync.in_flight.is_none() {
                 self.request_headers(conn, sync, BlockHash::ZERO, now);
             }
+            self.event(Event::HeadersUnconnected {
+                peer: conn.id(),
+                count,
+                prev: self.batch.headers[0].prev_hash(),
+            });
             return Ok(());
         }
         let mark = self.tree.len();
@@ -795,7 +800,6 @@ impl Core {
             };
         if added > 0 {
             sync.received += added as u64;
-            sync.unconnecting = 0;
             self.persist(mark);
         }
         if let Some(rej) = rejected {

@@ -67,6 +67,18 @@ pub enum Event {
         /// The rule it broke.
         error: HeaderError,
     },
+    /// Headers from a peer did not connect to anything we hold: the first
+    /// one's parent is unknown. Not a fault (Core, `HandleUnconnectingHeaders`:
+    /// it may be an announcement after a block we missed); we asked for the
+    /// gap unless a request to the peer was already out.
+    HeadersUnconnected {
+        /// Who sent them.
+        peer: PeerId,
+        /// How many headers the message held.
+        count: usize,
+        /// The unknown parent of the first.
+        prev: BlockHash,
+    },
     /// Our initial sync finished: every outbound peer has told us it has
     /// nothing beyond our tip.
     Synced {

@@ -39,10 +39,11 @@
 //!   thread; it never acts on the message before the checksum holds.
 //! - A request unanswered for [`Config::stall_timeout`] marks the peer
 //!   stalled: it is dropped and the request goes to another peer.
-//! - Invalid headers, more than 2000 headers, non-continuous headers, and
-//!   more than [`MAX_NUM_UNCONNECTING_HEADERS_MSGS`] announcements that do not
-//!   connect drop the peer with a typed
-//!   [`DisconnectReason`](crate::peer::DisconnectReason); the others carry on.
+//! - Invalid headers, more than 2000 headers and non-continuous headers drop
+//!   the peer with a typed [`DisconnectReason`](crate::peer::DisconnectReason);
+//!   the others carry on. Headers that do not connect to the tree are not a
+//!   fault, as in current Core (`HandleUnconnectingHeaders`): we ask for the
+//!   gap unless a request to that peer is out ([`Event::HeadersUnconnected`]).
 //! - With [`Config::min_chain_work`] set, a chain below that work is not
 //!   stored until the peer has shown the work at a fixed memory cost, then
 //!   re-downloaded and checked against what was shown (Core's headers
@@ -73,15 +74,10 @@ pub use event::Event;
 /// (src/net_processing.cpp `MAX_HEADERS_RESULTS`).
 pub const MAX_HEADERS_RESULTS: usize = 2000;
 
-/// Announcements of this many headers or fewer whose first header does not
-/// connect are answered with `getheaders` instead of dropping the peer
+/// New tips of at most this many headers are announced with `headers`
+/// to peers that asked for it (BIP130), larger ones with `inv`
 /// (src/net_processing.cpp `MAX_BLOCKS_TO_ANNOUNCE`).
 pub const MAX_BLOCKS_TO_ANNOUNCE: usize = 8;
-
-/// Non-connecting announcements a peer may send before it is dropped
-/// (src/net_processing.cpp `MAX_NUM_UNCONNECTING_HEADERS_MSGS` of the Core
-/// releases that count them; the count resets when a batch connects).
-pub const MAX_NUM_UNCONNECTING_HEADERS_MSGS: u32 = 10;
 
 /// Most hashes in a `getheaders` locator we answer (src/net_processing.cpp
 /// `MAX_LOCATOR_SZ`).

@@ -264,6 +264,11 @@ impl Sim {
         self.nodes[i].tamper = Some(tamper);
     }
 
+    /// Every event node `i` reported so far, oldest first.
+    pub fn events(&self, i: usize) -> &[Event] {
+        &self.nodes[i].events
+    }
+
     /// Disconnect reasons node `i` reported so far.
     pub fn disconnects(&self, i: usize) -> Vec<crate::peer::DisconnectReason> {
         self.nodes[i]
