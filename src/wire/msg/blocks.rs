@@ -174,11 +174,6 @@ impl<'a> HeadersView<'a> {
     }
     /// The last header, if any.
     pub fn last(&self) -> Option<&'a BlockHeader> {
-        // Fixed 81-byte stride when every tx count took one byte.
-        if self.entries.len() == self.count * (HEADER_SIZE + 1) && self.count > 0 {
-            let at = (self.count - 1) * (HEADER_SIZE + 1);
-            return BlockHeader::view(&self.entries[at..at + HEADER_SIZE]);
-        }
         self.iter().last()
     }
 }
@@ -221,6 +216,15 @@ impl<'a> Iterator for HeadersIter<'a> {
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.left, Some(self.left))
+    }
+    fn last(self) -> Option<&'a BlockHeader> {
+        // Fixed 81-byte stride when every tx count left takes one byte (the
+        // common case): no walk.
+        if self.left > 0 && self.rest.len() == self.left * (HEADER_SIZE + 1) {
+            let at = (self.left - 1) * (HEADER_SIZE + 1);
+            return BlockHeader::view(&self.rest[at..at + HEADER_SIZE]);
+        }
+        self.fold(None, |_, h| Some(h))
     }
 }
 
@@ -272,5 +276,42 @@ impl HeadersView<'_> {
     }
     pub(crate) fn encoded_len(&self) -> usize {
         compact::len(self.count as u64) + self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `headers` payload of `n` distinct headers, the `big`-th with a
+    /// 3-byte transaction count (253: 0xfd 0xfd 0x00), the others with one byte.
+    fn payload(n: u8, big: Option<u8>) -> Vec<u8> {
+        let mut p = vec![n];
+        for i in 0..n {
+            p.extend_from_slice(&[i; HEADER_SIZE]);
+            if Some(i) == big {
+                p.extend_from_slice(&[0xfd, 0xfd, 0]);
+            } else {
+                p.push(0);
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn last_agrees_with_a_walk_in_both_layouts() {
+        for big in [None, Some(0), Some(2), Some(4)] {
+            let bytes = payload(5, big);
+            let view = HeadersView::decode(&bytes).unwrap();
+            let walked = view.iter().fold(None, |_, h| Some(h));
+            assert_eq!(view.last(), walked, "{big:?}");
+            assert_eq!(view.last().unwrap().bytes(), &[4; HEADER_SIZE]);
+            // And from part-way through.
+            let mut it = view.iter();
+            it.next();
+            it.next();
+            assert_eq!(it.last(), walked);
+        }
+        assert_eq!(HeadersView::decode(&[0]).unwrap().last(), None);
     }
 }
