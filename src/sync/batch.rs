@@ -12,7 +12,7 @@
 //! a frame that fails it is dropped, and its copy in the worker with it.
 
 use crate::net::PeerId;
-use crate::peer::Conn;
+use crate::peer::{Conn, DisconnectReason};
 use crate::pow::{block_hash, hash_headers, HashWorker};
 use crate::wire::{BlockHash, BlockHeader};
 
@@ -22,7 +22,8 @@ pub(super) struct Batch {
     /// The headers, copied out of their message (81 bytes apart there).
     /// Stale while the worker holds the batch: see [`Batch::collect`].
     pub(super) headers: Vec<BlockHeader>,
-    /// `hashes[i]` is the block hash of `headers[i]` once [`Batch::hash`] ran.
+    /// `hashes[i]` is the block hash of `headers[i]` once
+    /// [`Batch::hash_and_check_links`] ran.
     pub(super) hashes: Vec<BlockHash>,
     /// `hashes` belongs to `headers`.
     hashed: bool,
@@ -89,13 +90,20 @@ impl Batch {
         }
     }
 
-    /// Collects the batch and makes sure `hashes` holds its block hashes.
-    pub(super) fn hash(&mut self) {
+    /// Collects the batch, makes sure `hashes` holds its block hashes, and
+    /// checks that each header links to the one before it (Core's
+    /// `CheckHeadersAreContinuous`, the first check of a `headers` message).
+    pub(super) fn hash_and_check_links(&mut self) -> Result<(), DisconnectReason> {
         self.collect();
         if !self.hashed {
             self.hashes.clear();
             hash_headers(&self.headers, &mut self.hashes);
             self.hashed = true;
+        }
+        let (headers, hashes) = (&self.headers, &self.hashes);
+        match (1..headers.len()).find(|&i| headers[i].prev_hash() != hashes[i - 1]) {
+            Some(index) => Err(DisconnectReason::NonContinuousHeaders { index }),
+            None => Ok(()),
         }
     }
 

@@ -759,17 +759,14 @@ impl Core {
         // The memory the batch will fill, faulted in while the hash worker
         // (if it has the batch) finishes.
         self.tree.prefault(count);
-        // Hash the whole batch at once (or collect the worker's hashes).
-        self.batch.hash();
-        let (headers, hashes) = (&self.batch.headers, &self.batch.hashes);
-        // Core: CheckHeadersAreContinuous, before anything else.
-        if let Some(index) = (1..count).find(|&i| headers[i].prev_hash() != hashes[i - 1]) {
-            return Err(DisconnectReason::NonContinuousHeaders { index });
-        }
+        // Hash the whole batch at once (or collect the worker's hashes), and
+        // Core's CheckHeadersAreContinuous before anything else.
+        self.batch.hash_and_check_links()?;
         if redownload {
             self.check_redownload(sync)?;
         }
-        if !self.tree.contains(&self.batch.headers[0].prev_hash()) {
+        let first_prev = self.batch.headers[0].prev_hash();
+        if !self.tree.contains(&first_prev) {
             // Core (`HandleUnconnectingHeaders`): headers that do not connect
             // may be an announcement following a block we missed, so they
             // are never a fault, whatever their number or count. They cannot
@@ -777,18 +774,16 @@ impl Core {
             // timer runs on, as Core's headers timeout does); otherwise we
             // ask for the gap from our best header (`MaybeSendGetHeaders`:
             // unless a request to this peer is already out).
-            if solicited {
-                if sync.in_flight.is_none() {
-                    sync.in_flight = asked;
+            match asked {
+                Some(sent) => {
+                    sync.in_flight.get_or_insert(sent);
                 }
-            } else if self.config.sync && sync.in_flight.is_none() {
-                self.request_headers(conn, sync, BlockHash::ZERO, now);
+                None if self.config.sync && sync.in_flight.is_none() => {
+                    self.request_headers(conn, sync, BlockHash::ZERO, now);
+                }
+                None => {}
             }
-            self.event(Event::HeadersUnconnected {
-                peer: conn.id(),
-                count,
-                prev: self.batch.headers[0].prev_hash(),
-            });
+            self.event(Event::HeadersUnconnected { peer: conn.id(), count, prev: first_prev });
             return Ok(());
         }
         let mark = self.tree.len();

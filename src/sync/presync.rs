@@ -137,11 +137,8 @@ impl Core {
                 redownload: None,
             }));
         }
-        self.batch.hash();
+        self.batch.hash_and_check_links()?;
         let (headers, hashes) = (&self.batch.headers, &self.batch.hashes);
-        if let Some(index) = (1..count).find(|&i| headers[i].prev_hash() != hashes[i - 1]) {
-            return Err(DisconnectReason::NonContinuousHeaders { index });
-        }
         let max = self.config.max_presync_headers;
         let pow_limit = self.tree.params().pow_limit;
         let ps = sync.presync.as_mut().expect("set above");
