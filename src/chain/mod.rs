@@ -46,6 +46,7 @@
 //! # Ok::<(), bitwire::chain::StoreError>(())
 //! ```
 
+mod cache;
 mod error;
 pub mod fuzzing;
 mod index;

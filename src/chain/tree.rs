@@ -15,6 +15,7 @@
 use core::fmt;
 use std::hash::BuildHasher;
 
+use super::cache::{PowCache, TimeWindow};
 use super::index::HashIndex;
 
 use super::params::{Params, MEDIAN_TIME_SPAN};
@@ -40,51 +41,6 @@ struct Entry {
     /// Index of the parent entry, or [`NO_PARENT`] at the root.
     prev: u32,
     height: u32,
-}
-
-/// The times of an entry and its 10 ancestors, for Core's `time-too-old`
-/// rule on a child of that entry.
-///
-/// A ring whose oldest slot is `oldest`: shifting a small array in place
-/// stalls store-to-load forwarding (measured: half of `insert`). `max` is
-/// at least the largest time in the ring (the largest of the entry's
-/// ancestry since the window was built): a child whose time is above it is
-/// above all 11 and so after their median, which one compare answers. The
-/// ring itself is read only when that fails: a vector load of it right
-/// after the 4-byte write of the newest time cannot take the value from
-/// the store buffer and waits for the write to land (a profile put 16% of
-/// the tree's time on that load; answering from `max` first: 23.3 -> 22.6 ns
-/// a header for the tree alone on the 40,000 mainnet headers).
-#[derive(Clone, Copy)]
-struct TimeWindow {
-    /// The entry whose window this is.
-    entry: u32,
-    times: [u32; MEDIAN_TIME_SPAN],
-    oldest: u8,
-    max: u32,
-}
-
-impl TimeWindow {
-    /// The window of a new child `entry` with time `time`.
-    fn push(&mut self, entry: u32, time: u32) {
-        self.times[usize::from(self.oldest)] = time;
-        // A compare, not `%`: a remainder by 11 is a dozen instructions.
-        self.oldest =
-            if usize::from(self.oldest) + 1 == MEDIAN_TIME_SPAN { 0 } else { self.oldest + 1 };
-        self.max = self.max.max(time);
-        self.entry = entry;
-    }
-
-    /// Whether `time` is after the median of the window: exactly when at
-    /// least 6 of the 11 times are below it (the 6th smallest is the median).
-    fn after_median(&self, time: u32) -> bool {
-        time > self.max || self.times.iter().filter(|&&t| t < time).count() > MEDIAN_TIME_SPAN / 2
-    }
-
-    /// The times in chain order, oldest first.
-    fn in_order(&self) -> [u32; MEDIAN_TIME_SPAN] {
-        core::array::from_fn(|i| self.times[(usize::from(self.oldest) + i) % MEDIAN_TIME_SPAN])
-    }
 }
 
 /// A per-tree random seed for the hash index.
@@ -186,8 +142,8 @@ pub struct HeaderTree {
     root_height: u32,
     /// The root header's previous-block hash (not in the tree).
     root_prev: BlockHash,
-    /// The last `nBits` seen and its work: consecutive headers mostly share it.
-    work_cache: (CompactTarget, U256),
+    /// The target and work of the last `nBits` seen.
+    pow_cache: PowCache,
     /// On networks with min-difficulty blocks: the last entry added and its
     /// [`ChainContext::last_non_min_difficulty_bits`], so the walk-back costs
     /// one step for a header extending it instead of up to a retarget period.
@@ -195,11 +151,6 @@ pub struct HeaderTree {
     /// The median-time-past window of the last entry added (when it has 10
     /// ancestors): the rule for a header extending it without walking.
     mtp_cache: Option<TimeWindow>,
-    /// The last valid `nBits` seen and its target: consecutive headers mostly
-    /// share it, and expanding it is a 256-bit shift. (Fuzzing builds check
-    /// proof of work the fuzzing way and do not use it.)
-    #[cfg_attr(fuzzing, allow(dead_code))]
-    target_cache: Option<(CompactTarget, U256)>,
 }
 
 impl fmt::Debug for HeaderTree {
@@ -243,10 +194,9 @@ impl HeaderTree {
             best: Vec::new(),
             root_height: height,
             root_prev: root.prev_hash(),
-            work_cache: (root.bits(), work),
+            pow_cache: PowCache::new(root.bits()),
             walk_cache: None,
             mtp_cache: None,
-            target_cache: None,
         };
         tree.push_entry(root, hash, NO_PARENT, height, work);
         tree.index.insert_new(&hash, 0);
@@ -433,7 +383,7 @@ impl HeaderTree {
         // cannot be in the tree (entries are added after their parent, and
         // nothing was added after this one), so both lookups are skipped.
         let parent = if self.entries[last as usize].hash == prev {
-            self.check_pow(hash, header)?;
+            self.pow_cache.check(&self.params, hash, header.bits())?;
             last
         } else {
             self.index.flush();
@@ -441,7 +391,7 @@ impl HeaderTree {
                 acc.known += 1;
                 return Ok(());
             }
-            self.check_pow(hash, header)?;
+            self.pow_cache.check(&self.params, hash, header.bits())?;
             match self.find(&prev) {
                 Some(p) => p,
                 None => return Err(HeaderError::PrevBlkNotFound { prev }),
@@ -493,20 +443,13 @@ impl HeaderTree {
         Ok(acc)
     }
 
-    fn work_of(&mut self, bits: CompactTarget) -> U256 {
-        if self.work_cache.0 != bits {
-            self.work_cache = (bits, work_from_bits(bits));
-        }
-        self.work_cache.1
-    }
-
     /// Adds an entry (and its index slot) for a header whose parent is `parent`.
     fn insert(&mut self, header: &BlockHeader, hash: BlockHash, parent: u32, acc: &mut Accepted) {
         let p = &self.entries[parent as usize];
         let (p_work, p_height) = (p.chainwork, p.height);
         // Saturating: 2^256 of work cannot be reached without breaking sha256d,
         // but a saturated sum keeps the best-chain order meaningful regardless.
-        let chainwork = p_work.saturating_add(&self.work_of(header.bits()));
+        let chainwork = p_work.saturating_add(&self.pow_cache.work(header.bits()));
         let idx = self.push_entry(header, hash, parent, p_height + 1, chainwork);
         if self.params.allow_min_difficulty_blocks {
             self.update_walk_cache(parent, idx);
@@ -547,31 +490,6 @@ impl HeaderTree {
         idx
     }
 
-    /// [`rules::check_header`], with the target of the last `nBits` kept.
-    fn check_pow(&mut self, hash: &BlockHash, header: &BlockHeader) -> Result<(), HeaderError> {
-        #[cfg(not(fuzzing))]
-        {
-            use crate::pow::{derive_target, PowError};
-            let bits = header.bits();
-            let target = match self.target_cache {
-                Some((b, t)) if b == bits => t,
-                _ => {
-                    let t = derive_target(bits, &self.params.pow_limit)
-                        .map_err(HeaderError::HighHash)?;
-                    self.target_cache = Some((bits, t));
-                    t
-                }
-            };
-            if U256::from_le_bytes(&hash.0) > target {
-                return Err(HeaderError::HighHash(PowError::HashAboveTarget { target }));
-            }
-            Ok(())
-        }
-        // Fuzzing replaces the hash comparison (see `check_proof_of_work`).
-        #[cfg(fuzzing)]
-        rules::check_header(&self.params, hash, header)
-    }
-
     /// Records the times window of the new entry `idx`: its parent's shifted
     /// by one when the parent's is cached and full, else walked.
     fn update_mtp_cache(&mut self, parent: u32, idx: u32) {
@@ -579,7 +497,7 @@ impl HeaderTree {
         // Updated in place: copying the window out and back after a 4-byte
         // write stalls store forwarding, as shifting did.
         if let Some(w) = &mut self.mtp_cache {
-            if w.entry == parent {
+            if w.block == parent {
                 w.push(idx, time);
                 return;
             }
@@ -592,9 +510,7 @@ impl HeaderTree {
             n += 1;
             cur = self.parent(b);
         }
-        let max = times.iter().copied().max().unwrap_or(0);
-        self.mtp_cache =
-            (n == MEDIAN_TIME_SPAN).then_some(TimeWindow { entry: idx, times, oldest: 0, max });
+        self.mtp_cache = (n == MEDIAN_TIME_SPAN).then(|| TimeWindow::new(idx, times));
     }
 
     /// Records the walk-back answer for the new entry `idx`: its own bits if
@@ -766,11 +682,7 @@ impl ChainContext for HeaderTree {
 
     fn median_time_past(&self, b: u32) -> Option<i64> {
         match &self.mtp_cache {
-            Some(w) if w.entry == b => {
-                // Chain order, so the sort has little to do.
-                let mut t = w.in_order().map(i64::from);
-                Some(rules::median_of(&mut t))
-            }
+            Some(w) if w.block == b => Some(w.median()),
             _ => rules::median_time_past(self, b),
         }
     }
@@ -778,7 +690,7 @@ impl ChainContext for HeaderTree {
     fn check_median_time(&self, b: u32, time: u32) -> Result<(), i64> {
         if let Some(w) = &self.mtp_cache {
             // No sort in the common case; a failure is reported with the median.
-            if w.entry == b && w.after_median(time) {
+            if w.block == b && w.after_median(time) {
                 return Ok(());
             }
         }

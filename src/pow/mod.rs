@@ -13,6 +13,7 @@ mod worker;
 
 pub use compact::{CompactTarget, ExpandedCompact};
 pub use sha256::Kernel;
+pub(crate) use target::meets_target;
 pub use target::{check_proof_of_work, derive_target, work_from_bits, work_from_target, PowError};
 pub use u256::U256;
 pub use worker::HashWorker;
