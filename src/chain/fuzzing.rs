@@ -175,7 +175,10 @@ const MAX_RULE_HEADERS: usize = 16;
 ///   out of the tree and the ones before it in;
 /// - accepted headers sit at the right heights, and the best tip never
 ///   loses work;
-/// - `accept_par_threads` (one thread, the chunked path) agrees with `accept`;
+/// - `accept_par_threads` (one thread, the chunked path) agrees with
+///   `accept`, and the window's `extend_par_threads` with its `extend`, and
+///   on success the window ends where the tree put the last header, with
+///   the same height and chainwork;
 /// - faulting memory in ahead of use (`madvise(MADV_POPULATE_WRITE)`, the
 ///   tree's one `unsafe` call) changes no byte, on input-chosen buffers and ranges.
 pub fn check_rules(data: &[u8], context: &HeaderTree) {
@@ -212,7 +215,12 @@ pub fn check_rules(data: &[u8], context: &HeaderTree) {
     let before = tree.tip();
     let window = super::ChainWindow::from_tree(&tree, &parent_hash).expect("parent in the tree");
     let by_tree = tree.accept(headers.as_slice(), now);
-    let by_window = window.clone().extend(headers.as_slice(), now);
+    let mut window_after = window.clone();
+    let by_window = window_after.extend(headers.as_slice(), now);
+    // The chunked path `bitwire validate` takes on a chain (its quick path
+    // over locals) gives the same answer as `extend`.
+    let by_window_par = window.clone().extend_par_threads(&headers, now, 1);
+    assert_eq!(by_window_par, by_window, "extend_par_threads and extend disagree");
     // The chunked path `bitwire validate` takes (hash a chunk, fault in the
     // entries ahead, validate) gives the same answer as `accept`.
     let by_par = context.clone().accept_par_threads(&headers, now, 1);
@@ -223,7 +231,15 @@ pub fn check_rules(data: &[u8], context: &HeaderTree) {
     let any_known = headers.iter().any(|h| context.contains(&block_hash(h)));
     match (&by_tree, &by_window) {
         _ if any_known => {}
-        (Ok(acc), Ok(n)) => assert_eq!(acc.new + acc.known, *n),
+        (Ok(acc), Ok(n)) => {
+            assert_eq!(acc.new + acc.known, *n);
+            let info = tree.get(&window_after.tip_hash()).expect("the window's tip is in the tree");
+            assert_eq!(
+                (info.height, info.chainwork),
+                (window_after.tip_height(), window_after.chainwork()),
+                "tree and window disagree on the tip"
+            );
+        }
         (Err(a), Err(b)) => {
             assert_eq!((a.index, a.error), (b.index, b.error), "tree and window disagree");
         }
