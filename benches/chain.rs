@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use bitwire::chain::mine::mine_chain;
 use bitwire::chain::store::load_tree;
-use bitwire::chain::{HeaderStore, HeaderTree, Params};
+use bitwire::chain::{ChainWindow, HeaderStore, HeaderTree, Params};
 use bitwire::pow::{check_proof_of_work, hash_headers};
 use bitwire::wire::BlockHeader;
 use bitwire::Network;
@@ -43,9 +43,31 @@ fn validate(c: &mut Criterion) {
     g.throughput(Throughput::Elements(n as u64));
     g.sample_size(20);
 
-    // Everything `bitwire validate` does, on one core: view, batch hash, PoW,
-    // parent link, retarget, median time, future time, version, insert into
-    // the tree (`accept_par_threads` with one thread: hash a chunk, validate it).
+    // Everything `bitwire validate` does on a chain, on one core: view, batch
+    // hash, PoW, parent link, retarget, median time, future time, version,
+    // chainwork, in a fixed window (`ChainWindow`: nothing stored; hash a
+    // chunk, validate it, next).
+    g.bench_function("bitwire_full_rules_streaming", |b| {
+        b.iter(|| {
+            let headers = <[BlockHeader]>::ref_from_bytes(&bytes).unwrap();
+            let mut window = ChainWindow::new(main);
+            window.extend_par_threads(&headers[1..], NOW, 1).unwrap();
+            black_box(window.tip_hash())
+        })
+    });
+    // The same on every core (hashing on both, overlapped with the rules).
+    g.bench_function("bitwire_full_rules_streaming_all_cores", |b| {
+        b.iter(|| {
+            let headers = <[BlockHeader]>::ref_from_bytes(&bytes).unwrap();
+            let mut window = ChainWindow::new(main);
+            window.extend_par(&headers[1..], NOW).unwrap();
+            black_box(window.tip_hash())
+        })
+    });
+
+    // Every rule and the header tree, as a sync validates (the tree serves
+    // getheaders and follows forks), on one core: the same rules, plus the
+    // insert into `HeaderTree` (`accept_par_threads` with one thread).
     g.bench_function("bitwire_full_rules", |b| {
         b.iter(|| {
             let headers = <[BlockHeader]>::ref_from_bytes(&bytes).unwrap();
@@ -56,8 +78,8 @@ fn validate(c: &mut Criterion) {
         })
     });
 
-    // The same on every core: `bitwire validate`'s path (hashing on both
-    // cores, overlapped with the rules and the tree).
+    // The same on every core (hashing on both cores, overlapped with the
+    // rules and the tree).
     g.bench_function("bitwire_full_rules_all_cores", |b| {
         b.iter(|| {
             let headers = <[BlockHeader]>::ref_from_bytes(&bytes).unwrap();

@@ -171,3 +171,39 @@ fn the_core_testnet3_fork_validates_on_top_of_genesis() {
     assert_eq!(out["tip_height"], 2);
     assert_eq!(out["tip_hash"], m["hashes"][1]);
 }
+
+#[test]
+fn a_file_that_is_not_one_chain_is_validated_as_a_tree() {
+    // A file of one chain is checked without storing it (`ChainWindow`);
+    // one that forks or repeats a header goes to the header tree, which
+    // takes it as Core would. The answers are those of the tree.
+    let bytes = std::fs::read(corpus("mainnet_0_39999.bin")).unwrap();
+    let dir = tempdir("fork");
+    let hash_at = |h: usize| {
+        bitwire::wire::BlockHeader::view(&bytes[h * 80..(h + 1) * 80]).unwrap().block_hash()
+    };
+
+    // Headers 0..=3000, then 2000..=3100 again: the repeats are known and
+    // skipped, the rest extends the tip.
+    let mut twice = bytes[..3001 * 80].to_vec();
+    twice.extend_from_slice(&bytes[2000 * 80..3101 * 80]);
+    let file = dir.join("twice.bin");
+    std::fs::write(&file, &twice).unwrap();
+    let (code, out) = validate(&["--network", "main"], &file);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["headers"], 3001 + 1101);
+    assert_eq!(out["tip_height"], 3100);
+    assert_eq!(out["tip_hash"], hash_at(3100).to_string());
+
+    // After headers the tree knew, an invalid one is still found, and
+    // reported at its height in the chain, not its place in the file.
+    let mut bad = twice.clone();
+    bad.extend_from_slice(&bytes[3101 * 80..3200 * 80]);
+    let at = 3001 + 1101 + 50; // header 3151 of the chain
+    bad[at * 80 + 79] ^= 1;
+    std::fs::write(&file, &bad).unwrap();
+    let (code, out) = validate(&["--network", "main"], &file);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out["error"], "high-hash");
+    assert_eq!(out["height"], 3151);
+}

@@ -26,12 +26,16 @@ fn bench_prints_every_row_and_ratio() {
         "| sha2 crate, sha256d one header at a time, 1 core | ",
         "| bitwire hash_headers (",
         "| bitwire par_hash_headers, ",
-        "| bitwire validate (all rules + tree), 1 core | ",
+        "| bitwire validate (every rule, nothing stored), 1 core | ",
+        "| bitwire validate into the header tree (every rule + tree), 1 core | ",
         "| bitwire sync over loopback from 1 peer(s) | ",
         "| bitwire sync over loopback from 2 peer(s) | ",
         "| validate / batched hashing, 1 core | ",
-        "| sync over loopback from 2 peer(s) / validate 1 core | ",
-        "| sync over loopback from 2 peer(s) / validate ",
+        "| validate / batched hashing, ",
+        "| into the tree / batched hashing, 1 core | ",
+        "| sync over loopback from 2 peer(s) / into the tree, 1 core | ",
+        "| sync over loopback from 2 peer(s) / into the tree, ",
+        "| sync over loopback from 2 peer(s) / validate, 1 core | ",
     ] {
         let line =
             out.lines().find(|l| l.starts_with(row)).unwrap_or_else(|| panic!("{row}: {out}"));

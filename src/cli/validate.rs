@@ -7,7 +7,8 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use bitwire::chain::{HeaderTree, Params};
+use bitwire::chain::{ChainWindow, HeaderError, HeaderRejection, HeaderTree, Params, Tip};
+use bitwire::wire::BlockHeader;
 use bitwire::Network;
 
 use super::json::Obj;
@@ -68,6 +69,62 @@ fn parse(mut p: lexopt::Parser) -> Result<Option<Args>, String> {
     }))
 }
 
+/// Validates `headers` (the first at `start_height` as a trusted anchor, or
+/// genesis): the best tip, or the first invalid header and its height.
+///
+/// A file that is one chain, each header the child of the one before (what
+/// a file of headers nearly always is), is checked by a [`ChainWindow`]:
+/// every rule, nothing stored, so a header costs its hash and a few compares.
+/// Any other file (a fork, a header repeated, no genesis first) goes to a
+/// [`HeaderTree`] from the start, which takes parents before children in any
+/// order and skips known headers, as Core does; on a chain both give the same
+/// answer (`tests/chain_window.rs`, and the `chain_rules` fuzz target).
+fn check(
+    params: &Params,
+    headers: &[BlockHeader],
+    start_height: Option<u32>,
+    now: u64,
+) -> Result<Tip, (u64, HeaderRejection)> {
+    let window = match start_height {
+        Some(h) => Some((ChainWindow::with_anchor(params, &headers[0], h), h)),
+        None if headers[0].block_hash() == params.genesis_hash => {
+            Some((ChainWindow::new(params), 0))
+        }
+        None => None,
+    };
+    if let Some((mut window, root_height)) = window {
+        match window.extend_par(&headers[1..], now) {
+            Ok(_) => {
+                return Ok(Tip {
+                    hash: window.tip_hash(),
+                    height: window.tip_height(),
+                    chainwork: window.chainwork(),
+                })
+            }
+            Err(rej) if !matches!(rej.error, HeaderError::PrevBlkNotFound { .. }) => {
+                return Err((u64::from(root_height) + 1 + rej.index as u64, rej))
+            }
+            Err(_) => {} // not one chain: the tree decides
+        }
+    }
+    let (mut tree, rest, first_height) = match start_height {
+        Some(h) => (HeaderTree::with_anchor(params, &headers[0], h), &headers[1..], h + 1),
+        None => (HeaderTree::new(params), headers, 0),
+    };
+    tree.reserve(rest.len());
+    match tree.accept_par(rest, now) {
+        Ok(_) => Ok(tree.tip()),
+        Err(rej) => {
+            // Its parent's height plus one when the tree has the parent;
+            // otherwise (prev-blk-not-found) where it would be in a chain.
+            let height = tree
+                .height_of(&rest[rej.index].prev_hash())
+                .map_or(u64::from(first_height) + rej.index as u64, |h| u64::from(h) + 1);
+            Err((height, rej))
+        }
+    }
+}
+
 /// Runs `bitwire validate` with the arguments after the subcommand name.
 pub fn run(args: lexopt::Parser) -> i32 {
     let args = match super::parsed("validate", USAGE, parse(args)) {
@@ -94,17 +151,11 @@ pub fn run(args: lexopt::Parser) -> i32 {
     let params = Params::for_network(args.network);
 
     let started = Instant::now();
-    let (mut tree, rest, first_height) = match args.start_height {
-        Some(h) => (HeaderTree::with_anchor(params, &headers[0], h), &headers[1..], h + 1),
-        None => (HeaderTree::new(params), headers, 0),
-    };
-    tree.reserve(rest.len());
-    let result = tree.accept_par(rest, now);
+    let result = check(params, headers, args.start_height, now);
     let elapsed = started.elapsed().as_secs_f64();
 
     match result {
-        Err(rej) => {
-            let height = u64::from(first_height) + rej.index as u64;
+        Err((height, rej)) => {
             eprintln!("bitwire validate: header at height {height}: {}", rej.error.detail());
             println!(
                 "{}",
@@ -116,8 +167,7 @@ pub fn run(args: lexopt::Parser) -> i32 {
             );
             1
         }
-        Ok(_) => {
-            let tip = tree.tip();
+        Ok(tip) => {
             let per_s = if elapsed > 0.0 { headers.len() as f64 / elapsed } else { 0.0 };
             println!(
                 "{}",
