@@ -31,7 +31,6 @@ fn bench_prints_every_row_and_ratio() {
         "| bitwire sync over loopback from 1 peer(s) | ",
         "| bitwire sync over loopback from 2 peer(s) | ",
         "| validate / batched hashing, 1 core | ",
-        "| validate / batched hashing, ",
         "| into the tree / batched hashing, 1 core | ",
         "| sync over loopback from 2 peer(s) / into the tree, 1 core | ",
         "| sync over loopback from 2 peer(s) / into the tree, ",

