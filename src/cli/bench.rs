@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use bitwire::chain::mine::generate_chain;
-use bitwire::chain::{ChainWindow, HeaderTree, Params, PAR_CHUNK_HEADERS};
+use bitwire::chain::{ChainWindow, HeaderError, HeaderTree, Params, PAR_CHUNK_HEADERS};
 use bitwire::net::{self, Reactor};
 use bitwire::pow::{hash_headers, par_hash_headers, Kernel};
 use bitwire::sync::{Config, Engine};
@@ -248,9 +248,13 @@ fn bench(args: &Args) -> Result<(), (i32, String)> {
     // `bitwire validate` of a chain: every rule, nothing stored (`ChainWindow`).
     let check = |threads: usize| -> Result<BlockHash, (i32, String)> {
         let mut window = ChainWindow::new(params);
-        window
-            .extend_par_threads(&headers[1..], now, threads)
-            .map_err(|rej| (1, format!("header {} is invalid: {rej}", rej.index + 1)))?;
+        window.extend_par_threads(&headers[1..], now, threads).map_err(|rej| match rej.error {
+            HeaderError::PrevBlkNotFound { .. } => (
+                1,
+                format!("header {} does not follow the one before it: not a chain", rej.index + 1),
+            ),
+            _ => (1, format!("header {} is invalid: {rej}", rej.index + 1)),
+        })?;
         Ok(window.tip_hash())
     };
     if check(cores)? != tip {
