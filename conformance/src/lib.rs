@@ -6,7 +6,8 @@
 //!
 //! ```text
 //!   kernel   CoreEngine: a libbitcoinkernel ChainstateManager, one header at a time
-//!   bitwire  BitwireEngine: bitwire's HeaderTree, one header at a time
+//!   bitwire  BitwireEngine: bitwire's HeaderTree, one header at a time, and
+//!            its ChainWindow on the same headers (they must agree)
 //!   Pair     both engines fed the same header with the same clock;
 //!            a Disagreement when verdict, class, reason or best tip differ
 //!   regtest  chains mined in the test at regtest difficulty
@@ -55,7 +56,7 @@ pub mod regtest;
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bitwire::chain::{HeaderError, HeaderTree, Params};
+use bitwire::chain::{ChainWindow, HeaderError, HeaderTree, Params};
 use bitwire::wire::{BlockHash, BlockHeader};
 use bitwire::Network;
 
@@ -141,26 +142,62 @@ impl fmt::Display for Tip {
     }
 }
 
-/// bitwire's header consensus, fed one header at a time like [`CoreEngine`].
+/// bitwire's header consensus, fed one header at a time like [`CoreEngine`]:
+/// the [`HeaderTree`], and beside it the [`ChainWindow`] (what `bitwire
+/// validate` checks a chain with), which must give the tree's verdict on
+/// every new header whose parent is known; so Core is the oracle of both.
 #[derive(Clone, Debug)]
 pub struct BitwireEngine {
     tree: HeaderTree,
+    /// A window ending at the last header accepted: the parent of the next
+    /// one, mostly, so that it is cloned rather than rebuilt from the tree.
+    window: ChainWindow,
 }
 
 impl BitwireEngine {
     /// A tree holding only the genesis header of `network`.
     pub fn new(network: Network) -> BitwireEngine {
-        BitwireEngine { tree: HeaderTree::new(Params::for_network(network)) }
+        let params = Params::for_network(network);
+        BitwireEngine { tree: HeaderTree::new(params), window: ChainWindow::new(params) }
     }
 
     /// Submits one header with the clock `now` (seconds since the epoch).
+    ///
+    /// # Panics
+    ///
+    /// When the window and the tree disagree on it.
     pub fn submit(&mut self, header: &BlockHeader, now: u64) -> Verdict {
-        match self.tree.accept(core::slice::from_ref(header), now) {
-            Ok(_) => Verdict::Accepted,
-            Err(rej) => {
-                Verdict::Rejected { class: class_of(&rej.error), reason: rej.error.to_string() }
+        let by_window = self.window_verdict(header, now);
+        let verdict = verdict_of(self.tree.accept(core::slice::from_ref(header), now).map(drop));
+        if let Some((window, by_window)) = by_window {
+            assert_eq!(
+                by_window,
+                verdict,
+                "the ChainWindow and the HeaderTree disagree on {}",
+                header.block_hash()
+            );
+            if verdict == Verdict::Accepted {
+                self.window = window;
             }
         }
+        verdict
+    }
+
+    /// The window's verdict on `header`, and the window after it; `None`
+    /// when the tree does not check it (a known header) or no window can be
+    /// built at its parent (an unknown parent).
+    fn window_verdict(&self, header: &BlockHeader, now: u64) -> Option<(ChainWindow, Verdict)> {
+        if self.tree.contains(&header.block_hash()) {
+            return None;
+        }
+        let prev = header.prev_hash();
+        let mut window = if self.window.tip_hash() == prev {
+            self.window.clone()
+        } else {
+            ChainWindow::from_tree(&self.tree, &prev)?
+        };
+        let verdict = verdict_of(window.extend(core::slice::from_ref(header), now).map(drop));
+        Some((window, verdict))
     }
 
     /// The best tip.
@@ -172,6 +209,16 @@ impl BitwireEngine {
     /// The tree, for building on known headers.
     pub fn tree(&self) -> &HeaderTree {
         &self.tree
+    }
+}
+
+/// A bitwire result as a [`Verdict`].
+fn verdict_of(result: Result<(), bitwire::chain::HeaderRejection>) -> Verdict {
+    match result {
+        Ok(()) => Verdict::Accepted,
+        Err(rej) => {
+            Verdict::Rejected { class: class_of(&rej.error), reason: rej.error.to_string() }
+        }
     }
 }
 
