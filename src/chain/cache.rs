@@ -107,6 +107,19 @@ impl TimeWindow {
         TimeWindow { block, times, oldest: 0, max }
     }
 
+    /// [`TimeWindow::new`], with `max` as the bound on its times when it
+    /// is higher than all of them (the largest of a longer ancestry).
+    pub(super) fn with_max(block: u32, times: [u32; MEDIAN_TIME_SPAN], max: u32) -> TimeWindow {
+        let mut w = TimeWindow::new(block, times);
+        w.max = w.max.max(max);
+        w
+    }
+
+    /// The bound on the window's times.
+    pub(super) fn max(&self) -> u32 {
+        self.max
+    }
+
     /// Becomes the window of a child `block` with time `time`.
     #[inline]
     pub(super) fn push(&mut self, block: u32, time: u32) {

@@ -228,10 +228,11 @@ impl ChainWindow {
         max_time: i64,
         taken: &mut usize,
     ) -> Option<(&'h BlockHeader, &'k BlockHash)> {
-        let (Some(q), Some(mut times)) = (self.quick, self.times) else { return pairs.next() };
+        let (Some(q), Some(times)) = (self.quick, self.times) else { return pairs.next() };
         if times.block != self.tip_height {
             return pairs.next();
         }
+        let mut max = times.max();
         let start_tip = self.tip_hash;
         let (mut height, mut tip) = (self.tip_height, &start_tip);
         let last = q.until - 1;
@@ -243,7 +244,7 @@ impl ChainWindow {
             if !(height < last
                 && h.bits() == q.bits
                 && h.prev_hash() == *tip
-                && times.after_median(time)
+                && (time > max || after_median_in(ring, height, time))
                 && i64::from(time) <= max_time
                 && h.version() >= q.min_version
                 && meets_target(hash, &q.target))
@@ -253,7 +254,7 @@ impl ChainWindow {
             }
             height += 1;
             ring[height as usize % RING] = (time, q.bits.to_consensus());
-            times.push(height, time);
+            max = max.max(time);
             tip = hash;
             run += 1;
         }
@@ -261,7 +262,7 @@ impl ChainWindow {
             self.kept = (self.kept + run).min(Self::KEEP as u32);
             self.chainwork = add_work(self.chainwork, &q.work, run);
             (self.tip_height, self.tip_hash) = (height, *tip);
-            self.times = Some(times);
+            self.times = Some(self.time_window_with(max));
             if self.params.allow_min_difficulty_blocks {
                 self.walk_cache = Some((height, q.bits));
             }
@@ -315,12 +316,16 @@ impl ChainWindow {
     /// Rebuilds what the window derives from its tip: the time window and
     /// [`Quick`].
     fn tip_changed(&mut self) {
-        self.times = (self.kept as usize >= MEDIAN_TIME_SPAN).then(|| {
-            let first = self.tip_height + 1 - MEDIAN_TIME_SPAN as u32;
-            let times = core::array::from_fn(|i| self.slot(first + i as u32).0);
-            TimeWindow::new(self.tip_height, times)
-        });
+        self.times = (self.kept as usize >= MEDIAN_TIME_SPAN).then(|| self.time_window_with(0));
         self.quick = self.quick();
+    }
+
+    /// The tip's time window (at least 11 kept), with `max` as a bound on
+    /// its times if it is higher than all of them.
+    fn time_window_with(&self, max: u32) -> TimeWindow {
+        let first = self.tip_height + 1 - MEDIAN_TIME_SPAN as u32;
+        let times = core::array::from_fn(|i| self.slot(first + i as u32).0);
+        TimeWindow::with_max(self.tip_height, times, max)
     }
 
     /// [`Quick`] for the next header, when its required `nBits` do not
@@ -359,6 +364,18 @@ impl ChainWindow {
     fn oldest(&self) -> u32 {
         self.tip_height + 1 - self.kept
     }
+}
+
+/// Whether `time` is after the median of the 11 times in `ring` up to
+/// `height` (which it holds): at least 6 of them below it. Scalar loads,
+/// which take a time just written from the store buffer, where a vector
+/// load of a small array waits for the write to land.
+#[inline]
+fn after_median_in(ring: &[(u32, u32); RING], height: u32, time: u32) -> bool {
+    (0..MEDIAN_TIME_SPAN as u32)
+        .filter(|&k| ring[height.wrapping_sub(k) as usize % RING].0 < time)
+        .count()
+        > MEDIAN_TIME_SPAN / 2
 }
 
 /// `chainwork` plus `count` times `work`, saturating: what `count` saturating

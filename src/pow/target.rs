@@ -82,10 +82,11 @@ pub fn check_proof_of_work(
     #[cfg(fuzzing)]
     {
         let _ = pow_limit;
-        if meets_target(hash, &U256::ZERO) {
+        let target = bits.expand().target;
+        if meets_target(hash, &target) {
             return Ok(());
         }
-        return Err(PowError::HashAboveTarget { target: bits.expand().target });
+        return Err(PowError::HashAboveTarget { target });
     }
     #[cfg(not(fuzzing))]
     {
