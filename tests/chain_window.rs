@@ -148,3 +148,63 @@ fn a_time_below_the_running_maximum_but_after_the_median_is_valid() {
     bad.push(h);
     assert_eq!(both(p, &bad, NOW), Err((100, "bad-diffbits".into())));
 }
+
+#[test]
+fn testnets_twenty_minute_rule_is_decided_as_the_tree_decides_it() {
+    // Regtest allows min-difficulty blocks (Core's 20-minute rule) and does
+    // not retarget. From an anchor at a boundary with nBits harder than the
+    // minimum, a header must carry the anchor's nBits, unless it comes more
+    // than 20 minutes after its parent: then the minimum.
+    use bitwire::chain::mine::mine_child;
+    let p = Params::for_network(Network::Regtest);
+    let (harder, limit) = (CompactTarget(0x207f_fffe), p.pow_limit_bits());
+    let mut anchor = p.genesis();
+    anchor.bits = U32::new(harder.to_consensus());
+    anchor.time = U32::new(1_600_000_000);
+    let child = |parent: &BlockHeader, gap: u32, bits: CompactTarget, tag: u8| {
+        mine_child(parent, 4, gap, bits, [tag; 32]).expect("minable")
+    };
+    // 60 headers: every fifth more than 20 minutes late at the minimum.
+    let mut chain = vec![anchor];
+    for i in 0..60u8 {
+        let late = i % 5 == 4;
+        let (gap, bits) = if late { (1201 + u32::from(i), limit) } else { (300, harder) };
+        chain.push(child(chain.last().unwrap(), gap, bits, i));
+    }
+    let check = |headers: &[BlockHeader]| {
+        let mut tree = HeaderTree::with_anchor(p, &headers[0], 4032);
+        let by_tree = tree.accept_par_threads(&headers[1..], NOW, 1);
+        let mut window = ChainWindow::with_anchor(p, &headers[0], 4032);
+        let by_window = window.extend_par_threads(&headers[1..], NOW, 1);
+        match (&by_tree, &by_window) {
+            (Ok(acc), Ok(n)) => assert_eq!(acc.new, *n),
+            (Err(a), Err(b)) => assert_eq!((a.index, a.error), (b.index, b.error)),
+            _ => panic!("tree {by_tree:?}, window {by_window:?}"),
+        }
+        assert_eq!(
+            (window.tip_hash(), window.chainwork()),
+            (tree.tip().hash, tree.tip().chainwork)
+        );
+        by_tree.map(|acc| acc.new).map_err(|rej| (rej.index, rej.error.to_string()))
+    };
+    assert_eq!(check(&chain), Ok(60));
+    // At 40 (after 11 kept, so on the quick path): each wrong choice.
+    let parent = chain[40];
+    for (gap, bits, why) in [
+        (300, limit, "the minimum, on time"),
+        (1200, limit, "the minimum, exactly 20 minutes late"),
+        (1201, harder, "the harder bits, late"),
+    ] {
+        let mut bad = chain[..41].to_vec();
+        bad.push(child(&parent, gap, bits, 99));
+        bad.push(child(bad.last().unwrap(), 300, harder, 98));
+        assert_eq!(check(&bad), Err((40, "bad-diffbits".into())), "{why}");
+    }
+    // The right choices there are taken.
+    for (gap, bits) in [(1200, harder), (1201, limit)] {
+        let mut good = chain[..41].to_vec();
+        good.push(child(&parent, gap, bits, 97));
+        good.push(child(good.last().unwrap(), 300, harder, 96));
+        assert_eq!(check(&good), Ok(42));
+    }
+}
