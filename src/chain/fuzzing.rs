@@ -221,8 +221,9 @@ pub fn check_rules(data: &[u8], context: &HeaderTree) {
     // over locals) gives the same answer as `extend`.
     let by_window_par = window.clone().extend_par_threads(&headers, now, 1);
     assert_eq!(by_window_par, by_window, "extend_par_threads and extend disagree");
-    // The chunked path `bitwire validate` takes (hash a chunk, fault in the
-    // entries ahead, validate) gives the same answer as `accept`.
+    // The tree's chunked path (hash a chunk, fault in the entries ahead,
+    // validate; `bitwire validate` of a file that is not one chain) gives
+    // the same answer as `accept`.
     let by_par = context.clone().accept_par_threads(&headers, now, 1);
     assert_eq!(by_par, by_tree, "accept_par_threads and accept disagree");
     // The tree skips headers it already holds, as Core's `AcceptBlockHeader`
