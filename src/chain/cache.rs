@@ -1,7 +1,8 @@
-//! What the header tree and the chain window remember between consecutive
-//! headers so that the common case of a rule costs a compare: the target and
-//! work of the last `nBits` seen, and the median-time-past window of the last
-//! header added. Only speed: every answer equals the rule's own
+//! What the header tree remembers between consecutive headers so that the
+//! common case of a rule costs a compare: the target and work of the last
+//! `nBits` seen (shared with the chain window), and the median-time-past
+//! window of the last entry added (the window reads its ring of times
+//! instead). Only speed: every answer equals the rule's own
 //! (`rules::check_header`, `work_from_bits`, `rules::median_time_past`).
 
 use super::params::{Params, MEDIAN_TIME_SPAN};
@@ -93,7 +94,7 @@ impl PowCache {
 /// header for the tree alone on the 40,000 mainnet headers).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct TimeWindow {
-    /// The block whose window this is (a tree entry, or a window's height).
+    /// The tree entry whose window this is.
     pub(super) block: u32,
     times: [u32; MEDIAN_TIME_SPAN],
     oldest: u8,
@@ -105,19 +106,6 @@ impl TimeWindow {
     pub(super) fn new(block: u32, times: [u32; MEDIAN_TIME_SPAN]) -> TimeWindow {
         let max = times.iter().copied().max().unwrap_or(0);
         TimeWindow { block, times, oldest: 0, max }
-    }
-
-    /// [`TimeWindow::new`], with `max` as the bound on its times when it
-    /// is higher than all of them (the largest of a longer ancestry).
-    pub(super) fn with_max(block: u32, times: [u32; MEDIAN_TIME_SPAN], max: u32) -> TimeWindow {
-        let mut w = TimeWindow::new(block, times);
-        w.max = w.max.max(max);
-        w
-    }
-
-    /// The bound on the window's times.
-    pub(super) fn max(&self) -> u32 {
-        self.max
     }
 
     /// Becomes the window of a child `block` with time `time`.

@@ -14,11 +14,11 @@
 //! is fixed: 8 bytes per kept header, 16 KB per window, whatever the number
 //! of headers fed through it.
 
-use super::cache::{PowCache, TimeWindow};
+use super::cache::PowCache;
 use super::params::{Params, MAX_FUTURE_BLOCK_TIME, MEDIAN_TIME_SPAN};
 use super::rules::{self, ChainContext};
 use super::{Accepted, HeaderError, HeaderRejection, HeaderTree};
-use crate::pow::{hash_headers, meets_target, CompactTarget, U256};
+use crate::pow::{derive_target, hash_headers, meets_target, work_from_bits, CompactTarget, U256};
 use crate::wire::{BlockHash, BlockHeader};
 
 /// Slots of the ring of kept headers: a power of two above
@@ -45,9 +45,13 @@ pub struct ChainWindow {
     walk_cache: Option<(u32, CompactTarget)>,
     /// The target and work of the last `nBits` seen.
     pow_cache: PowCache,
-    /// The median-time-past window of the tip (its height is the block),
-    /// once 11 headers are kept.
-    times: Option<TimeWindow>,
+    /// At least the largest time kept: a header whose time is above it is
+    /// after the median of its parent's 11 (one compare; the ring answers
+    /// otherwise, see [`after_median_in`]).
+    max_time: u32,
+    /// Testnet's 20-minute exception, used on networks with min-difficulty
+    /// blocks (the same for the whole window, so made once).
+    min_difficulty: Option<MinDifficulty>,
     /// What lets the next headers be checked with a few compares, when the
     /// tip allows it.
     quick: Option<Quick>,
@@ -128,9 +132,18 @@ impl ChainWindow {
             chainwork,
             walk_cache: None,
             pow_cache,
-            times: None,
+            max_time: 0,
+            min_difficulty: None,
             quick: None,
         };
+        let limit = params.pow_limit_bits();
+        window.min_difficulty =
+            derive_target(limit, &params.pow_limit).ok().map(|target| MinDifficulty {
+                gap: params.pow_target_spacing * 2,
+                bits: limit,
+                target,
+                work: work_from_bits(limit),
+            });
         window.keep(height, root.time(), root.bits());
         window.tip_changed();
         window
@@ -246,15 +259,12 @@ impl ChainWindow {
         max_time: i64,
         taken: &mut usize,
     ) -> Option<(&'h BlockHeader, &'k BlockHash)> {
-        let (Some(q), Some(times)) = (self.quick, self.times) else { return pairs.next() };
-        if times.block != self.tip_height {
-            return pairs.next();
-        }
+        let Some(q) = self.quick else { return pairs.next() };
         // One loop per kind of network, so that mainnet's has no testnet
         // compare in it (measured: half a nanosecond a header).
         match q.exception {
-            None => self.quick_loop::<_, false>(&q, times, pairs, max_time, taken),
-            Some(_) => self.quick_loop::<_, true>(&q, times, pairs, max_time, taken),
+            None => self.quick_loop::<_, false>(&q, pairs, max_time, taken),
+            Some(_) => self.quick_loop::<_, true>(&q, pairs, max_time, taken),
         }
     }
 
@@ -264,7 +274,6 @@ impl ChainWindow {
     fn quick_loop<'h, 'k, I, const MIN_DIFFICULTY: bool>(
         &mut self,
         q: &Quick,
-        times: TimeWindow,
         pairs: &mut I,
         max_time: i64,
         taken: &mut usize,
@@ -272,7 +281,7 @@ impl ChainWindow {
     where
         I: Iterator<Item = (&'h BlockHeader, &'k BlockHash)>,
     {
-        let mut max = times.max();
+        let mut max = self.max_time;
         let start_tip = self.tip_hash;
         let (mut height, mut tip) = (self.tip_height, &start_tip);
         let mut tip_time = self.slot(height).0;
@@ -313,7 +322,7 @@ impl ChainWindow {
                 self.chainwork = add_work(self.chainwork, &e.work, exceptions);
             }
             (self.tip_height, self.tip_hash) = (height, *tip);
-            self.times = Some(self.time_window_with(max));
+            self.max_time = max;
             if self.params.allow_min_difficulty_blocks {
                 self.walk_cache = Some((height, q.bits));
             }
@@ -362,21 +371,13 @@ impl ChainWindow {
     fn keep(&mut self, height: u32, time: u32, bits: CompactTarget) {
         self.ring[height as usize % RING] = (time, bits.to_consensus());
         self.kept = (self.kept + 1).min(Self::KEEP as u32);
+        self.max_time = self.max_time.max(time);
     }
 
     /// Rebuilds what the window derives from its tip: the time window and
     /// [`Quick`].
     fn tip_changed(&mut self) {
-        self.times = (self.kept as usize >= MEDIAN_TIME_SPAN).then(|| self.time_window_with(0));
         self.quick = self.quick();
-    }
-
-    /// The tip's time window (at least 11 kept), with `max` as a bound on
-    /// its times if it is higher than all of them.
-    fn time_window_with(&self, max: u32) -> TimeWindow {
-        let first = self.tip_height + 1 - MEDIAN_TIME_SPAN as u32;
-        let times = core::array::from_fn(|i| self.slot(first + i as u32).0);
-        TimeWindow::with_max(self.tip_height, times, max)
     }
 
     /// [`Quick`] for the next header when it is not at a retarget boundary
@@ -389,23 +390,20 @@ impl ChainWindow {
         if rules::is_retarget_height(next, interval) {
             return None;
         }
-        let (bits, exception) = if params.allow_min_difficulty_blocks {
+        // The median rule is decided from the ring, which must hold the
+        // tip's 10 ancestors.
+        if (self.kept as usize) < MEDIAN_TIME_SPAN {
+            return None;
+        }
+        let (bits, exception) = if self.params.allow_min_difficulty_blocks {
+            // `None` only for a limit that is no valid target: the rules decide.
+            let e = self.min_difficulty?;
             // The walk-back answer from the cache only: a walk here would
             // repeat the one the next header's rules make without it.
-            let answer = match self.walk_cache {
-                Some((height, bits)) if height == self.tip_height => bits,
+            match self.walk_cache {
+                Some((height, bits)) if height == self.tip_height => (bits, Some(e)),
                 _ => return None,
-            };
-            let limit = params.pow_limit_bits();
-            let (gap, target) =
-                (params.pow_target_spacing * 2, self.pow_cache.target(params, limit));
-            let exception = MinDifficulty {
-                gap,
-                bits: limit,
-                target: target.ok()?,
-                work: self.pow_cache.work(limit),
-            };
-            (answer, Some(exception))
+            }
         } else {
             (self.bits(self.tip_height), None)
         };
@@ -469,19 +467,11 @@ impl ChainContext for ChainWindow {
         (b > self.oldest()).then(|| b - 1)
     }
 
-    fn median_time_past(&self, b: u32) -> Option<i64> {
-        match &self.times {
-            Some(w) if w.block == b => Some(w.median()),
-            _ => rules::median_time_past(self, b),
-        }
-    }
-
     fn check_median_time(&self, b: u32, time: u32) -> Result<(), i64> {
-        if let Some(w) = &self.times {
-            // No sort in the common case; a failure is reported with the median.
-            if w.block == b && w.after_median(time) {
-                return Ok(());
-            }
+        // No sort in the common case; a failure is reported with the median.
+        let ring_holds_11 = b >= self.oldest() + (MEDIAN_TIME_SPAN as u32 - 1);
+        if ring_holds_11 && (time > self.max_time || after_median_in(&self.ring, b, time)) {
+            return Ok(());
         }
         rules::time_after_median(self, b, time)
     }
