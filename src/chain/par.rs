@@ -10,7 +10,6 @@
 //! end: with two cores, one hashes while the other validates and hashes
 //! what validation leaves it time for.
 
-use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -50,8 +49,7 @@ impl HeaderTree {
         headers: &[BlockHeader],
         now: u64,
     ) -> Result<Accepted, HeaderRejection> {
-        let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        self.accept_par_threads(headers, now, threads)
+        self.accept_par_threads(headers, now, crate::pow::cores())
     }
 
     /// [`HeaderTree::accept_par`] with at most `threads` threads (the caller's
@@ -95,8 +93,7 @@ impl ChainWindow {
         headers: &[BlockHeader],
         now: u64,
     ) -> Result<usize, HeaderRejection> {
-        let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        self.extend_par_threads(headers, now, threads)
+        self.extend_par_threads(headers, now, crate::pow::cores())
     }
 
     /// [`ChainWindow::extend_par`] with at most `threads` threads (the

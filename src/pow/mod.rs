@@ -115,7 +115,7 @@ pub const PAR_PIECE_HEADERS: usize = 1024;
 type Piece<'a> = (&'a [BlockHeader], &'a mut [BlockHash]);
 
 /// The number of cores to use, read once (it costs system calls on Linux).
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
 }
