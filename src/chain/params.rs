@@ -60,13 +60,6 @@ pub struct Params {
     pub bip66_height: u32,
 }
 
-/// Two weeks (`consensus.nPowTargetTimespan` on every network in
-/// src/kernel/chainparams.cpp).
-const RETARGET_TIMESPAN: i64 = 14 * 24 * 60 * 60;
-/// Blocks per retarget period on every network Core defines (two weeks of
-/// 600-second blocks).
-pub(crate) const RETARGET_INTERVAL: u32 = 2016;
-
 /// `00000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffff`:
 /// main, testnet3 and testnet4 `powLimit`.
 const LIMIT_MAIN: U256 = U256([u64::MAX, u64::MAX, u64::MAX, 0x0000_0000_ffff_ffff]);
@@ -231,11 +224,6 @@ impl Params {
     /// Blocks per retarget period: 2016 (`DifficultyAdjustmentInterval()`).
     /// At least 1, whatever the (edited) timespan and spacing.
     pub const fn difficulty_adjustment_interval(&self) -> u32 {
-        // Every network Core defines: two weeks of ten-minute blocks. Two
-        // compares instead of a division, asked for once or twice a header.
-        if self.pow_target_timespan == RETARGET_TIMESPAN && self.pow_target_spacing == 600 {
-            return RETARGET_INTERVAL;
-        }
         if self.pow_target_spacing <= 0 || self.pow_target_timespan < self.pow_target_spacing {
             return 1;
         }

@@ -8,9 +8,7 @@
 //! trusted anchor above genesis; a rule whose inputs lie below the anchor is
 //! then skipped, and only that rule.
 
-use super::params::{
-    Params, MAX_FUTURE_BLOCK_TIME, MAX_TIMEWARP, MEDIAN_TIME_SPAN, RETARGET_INTERVAL,
-};
+use super::params::{Params, MAX_FUTURE_BLOCK_TIME, MAX_TIMEWARP, MEDIAN_TIME_SPAN};
 use super::HeaderError;
 use crate::pow::{check_proof_of_work, CompactTarget};
 use crate::wire::{BlockHash, BlockHeader};
@@ -63,19 +61,10 @@ pub trait ChainContext {
     }
 }
 
-/// Whether `height` starts a retarget period of `interval` blocks. The
-/// interval of every real network is 2016, whose remainder the compiler
-/// turns into a multiply instead of a division (`perf annotate` of the chain
-/// window put a fifth of its samples just after that division; removing it
-/// changed no timing measurably, the samples moved elsewhere, but it costs
-/// nothing).
+/// Whether `height` starts a retarget period of `interval` blocks.
 #[inline]
 pub(crate) fn is_retarget_height(height: u32, interval: u32) -> bool {
-    if interval == RETARGET_INTERVAL {
-        height.is_multiple_of(RETARGET_INTERVAL)
-    } else {
-        height.is_multiple_of(interval)
-    }
+    height.is_multiple_of(interval)
 }
 
 /// The walk-back answer for a new block at `height` with `bits`, from its
