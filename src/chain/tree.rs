@@ -21,7 +21,7 @@ use super::index::HashIndex;
 use super::params::{Params, MEDIAN_TIME_SPAN};
 use super::rules::{self, ChainContext};
 use super::HeaderError;
-use crate::pow::{hash_headers, work_from_bits, CompactTarget, U256};
+use crate::pow::{hash_headers, CompactTarget, U256};
 use crate::wire::{BlockHash, BlockHeader};
 
 /// Marks "no parent" in [`Entry::prev`].
@@ -186,7 +186,8 @@ impl HeaderTree {
     }
 
     fn with_root(params: &Params, root: &BlockHeader, hash: BlockHash, height: u32) -> HeaderTree {
-        let work = work_from_bits(root.bits());
+        let mut pow_cache = PowCache::new(root.bits());
+        let work = pow_cache.work(root.bits());
         let mut tree = HeaderTree {
             params: params.clone(),
             entries: Vec::new(),
@@ -194,7 +195,7 @@ impl HeaderTree {
             best: Vec::new(),
             root_height: height,
             root_prev: root.prev_hash(),
-            pow_cache: PowCache::new(root.bits()),
+            pow_cache,
             walk_cache: None,
             mtp_cache: None,
         };
