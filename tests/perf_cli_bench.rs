@@ -26,6 +26,7 @@ fn bench_prints_every_row_and_ratio() {
         "| sha2 crate, sha256d one header at a time, 1 core | ",
         "| bitwire hash_headers (",
         "| bitwire par_hash_headers, ",
+        "| envelope checksum of the headers messages (2000 headers each), 1 core | ",
         "| bitwire validate (every rule, nothing stored), 1 core | ",
         "| bitwire validate into the header tree (every rule + tree), 1 core | ",
         "| bitwire sync over loopback from 1 peer(s) | ",
@@ -35,6 +36,8 @@ fn bench_prints_every_row_and_ratio() {
         "| sync over loopback from 2 peer(s) / into the tree, 1 core | ",
         "| sync over loopback from 2 peer(s) / into the tree, ",
         "| sync over loopback from 2 peer(s) / validate, 1 core | ",
+        "| loopback sync's hashing limit (",
+        "| sync over loopback from 2 peer(s) / its hashing limit | ",
     ] {
         let line =
             out.lines().find(|l| l.starts_with(row)).unwrap_or_else(|| panic!("{row}: {out}"));
