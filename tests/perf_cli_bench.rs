@@ -38,6 +38,8 @@ fn bench_prints_every_row_and_ratio() {
         "| sync over loopback from 2 peer(s) / validate, 1 core | ",
         "| loopback sync's hashing limit (",
         "| sync over loopback from 2 peer(s) / its hashing limit | ",
+        "| the same limit with the tree's cost / validate, 1 core | ",
+        "| sync over loopback from 2 peer(s) / its limit with the tree | ",
     ] {
         let line =
             out.lines().find(|l| l.starts_with(row)).unwrap_or_else(|| panic!("{row}: {out}"));
