@@ -111,3 +111,39 @@ fn window_walk_cache_agrees_with_the_tree_on_real_testnet3() {
     assert_eq!(window.tip_hash(), tree.tip().hash);
     assert_eq!(window.chainwork(), tree.tip().chainwork);
 }
+
+#[test]
+fn concurrent_calls_share_the_helpers_and_each_gets_its_own_answer() {
+    // Several threads validate at once on every core: they share bitwire's
+    // helper threads (a call that finds none free validates alone), and
+    // each gets the answer a one-thread call gives, the invalid chain
+    // included.
+    let good = chain(30_000, 5);
+    let mut bad = good.clone();
+    let spoilt = 5 * PAR_CHUNK_HEADERS + 3;
+    bad[spoilt].merkle_root[0] ^= 1;
+    let expect_good = ChainWindow::new(regtest()).extend_par_threads(&good, NOW, 1);
+    let expect_bad = ChainWindow::new(regtest()).extend_par_threads(&bad, NOW, 1);
+    assert_eq!(expect_good, Ok(30_000));
+    assert!(expect_bad.is_err());
+    std::thread::scope(|s| {
+        let runs: Vec<_> = (0..6)
+            .map(|i| {
+                let (headers, expect) =
+                    if i % 2 == 0 { (&good, &expect_good) } else { (&bad, &expect_bad) };
+                s.spawn(move || {
+                    for _ in 0..3 {
+                        let got = ChainWindow::new(regtest()).extend_par(headers, NOW);
+                        assert_eq!(&got, expect, "thread {i}");
+                        let mut tree = HeaderTree::new(regtest());
+                        let acc = tree.accept_par(headers, NOW);
+                        assert_eq!(acc.is_ok(), expect.is_ok(), "thread {i}");
+                    }
+                })
+            })
+            .collect();
+        for r in runs {
+            r.join().unwrap();
+        }
+    });
+}

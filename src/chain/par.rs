@@ -128,10 +128,11 @@ impl ChainWindow {
 /// chunk's range once it is hashed (on the thread that hashed it), and
 /// hands the chunks in order, with their hashes, to `validate` on the
 /// calling thread, which gets each chunk's offset in `headers`. Stops at
-/// the first error `validate` returns. The other threads are [`helpers`]
-/// (at most one fewer than the cores run at once). With one thread (or a
-/// batch under two [`PAR_MIN_HEADERS_PER_THREAD`] shares, or no helpers):
-/// hash a chunk, validate it, next, in one small buffer that stays in cache.
+/// the first error `validate` returns. The other threads are [`Helpers`]
+/// (one fewer than the cores, shared by concurrent calls). With one thread
+/// (or a batch under two [`PAR_MIN_HEADERS_PER_THREAD`] shares, or no free
+/// helper): hash a chunk, validate it, next, in one small buffer that stays
+/// in cache.
 fn pipeline<E>(
     headers: &[BlockHeader],
     threads: usize,
@@ -140,8 +141,9 @@ fn pipeline<E>(
 ) -> Result<(), E> {
     let kernel = Kernel::best();
     let threads = threads.min(headers.len() / PAR_MIN_HEADERS_PER_THREAD).max(1);
-    let pool = if threads > 1 { helpers() } else { None };
-    let Some(pool) = pool else {
+    let helpers = if threads > 1 { Helpers::get() } else { None };
+    let claimed = helpers.map_or(0, |h| h.claim(threads - 1));
+    let (Some(helpers), 1..) = (helpers, claimed) else {
         // One buffer for a million hashes would be 32 MB of fresh pages,
         // each faulting on first write; this one is reused.
         let mut hashes = [BlockHash::ZERO; PAR_CHUNK_HEADERS];
@@ -177,10 +179,10 @@ fn pipeline<E>(
         true
     };
     // The calling thread validates (and hashes); it waits at the end of the
-    // scope for the helpers, which stop once no chunk is left or the
+    // scope for its helpers, which stop once no chunk is left or the
     // validator stopped.
-    pool.in_place_scope(|scope| {
-        for _ in 1..threads {
+    helpers.pool.in_place_scope(|scope| {
+        for _ in 0..claimed {
             scope.spawn(|_| {
                 // Each call hashes a whole chunk: not a busy wait.
                 while !stop.load(Ordering::Relaxed) {
@@ -188,6 +190,7 @@ fn pipeline<E>(
                         break;
                     }
                 }
+                helpers.release();
             });
         }
         let result = (|| {
@@ -215,19 +218,61 @@ fn pipeline<E>(
 /// The helper threads of [`pipeline`], one fewer than the cores (the caller
 /// is the other), started on first use and kept: starting a thread took
 /// 35-50 µs here, 4-5% of validating the 40,000 mainnet headers on two
-/// cores. `None` if the system refuses the threads: validation then runs on
-/// the calling thread alone. A pool of bitwire's own, so an application's
-/// rayon pool is left as it configured it.
-fn helpers() -> Option<&'static rayon::ThreadPool> {
-    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(crate::pow::cores().saturating_sub(1).max(1))
-            .thread_name(|i| format!("bitwire-validate-{i}"))
-            .build()
-            .ok()
-    })
-    .as_ref()
+/// cores. A pool of bitwire's own, so an application's rayon pool is left as
+/// it configured it.
+///
+/// Concurrent calls share it: each claims the helpers that are free, and a
+/// call that finds none validates on its own thread, rather than wait for a
+/// helper behind another call's whole batch.
+struct Helpers {
+    pool: rayon::ThreadPool,
+    size: usize,
+    /// Helpers claimed by running calls (at most `size`).
+    busy: AtomicUsize,
+}
+
+impl Helpers {
+    /// The helpers; `None` if the system refused the threads (validation
+    /// then runs on the calling thread alone).
+    fn get() -> Option<&'static Helpers> {
+        static HELPERS: OnceLock<Option<Helpers>> = OnceLock::new();
+        HELPERS
+            .get_or_init(|| {
+                let size = crate::pow::cores().saturating_sub(1).max(1);
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(size)
+                    .thread_name(|i| format!("bitwire-validate-{i}"))
+                    .build()
+                    .ok()?;
+                Some(Helpers { pool, size, busy: AtomicUsize::new(0) })
+            })
+            .as_ref()
+    }
+
+    /// Claims up to `want` free helpers; returns how many it got. Each is
+    /// handed back with [`Helpers::release`] when its job ends.
+    fn claim(&self, want: usize) -> usize {
+        let mut busy = self.busy.load(Ordering::Relaxed);
+        loop {
+            let take = want.min(self.size.saturating_sub(busy));
+            if take == 0 {
+                return 0;
+            }
+            match self.busy.compare_exchange_weak(
+                busy,
+                busy + take,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return take,
+                Err(now) => busy = now,
+            }
+        }
+    }
+
+    fn release(&self) {
+        self.busy.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A chunk's rejection as one of the whole batch: its index counted from the
