@@ -306,13 +306,9 @@ fn bench(args: &Args) -> Result<(), (i32, String)> {
     if args.sync {
         for &peers in &args.peers {
             let servers = Servers::start(params, &tree, peers)?;
-            let mut secs = Ok(f64::INFINITY);
-            for _ in 0..runs.min(3) {
-                secs = match (secs, sync_once(params, &tree, n, &servers.addrs)) {
-                    (Ok(best), Ok(this)) => Ok(best.min(this)),
-                    (_, Err(e)) | (Err(e), _) => Err(e),
-                };
-            }
+            let secs = (0..runs.min(3))
+                .map(|_| sync_once(params, &tree, n, &servers.addrs))
+                .try_fold(f64::INFINITY, |best, run| run.map(|secs| best.min(secs)));
             servers.stop();
             row(format!("bitwire sync over loopback from {peers} peer(s)"), secs?);
         }
