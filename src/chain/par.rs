@@ -226,8 +226,7 @@ fn pipeline<E>(
 /// helper behind another call's whole batch.
 struct Helpers {
     pool: rayon::ThreadPool,
-    size: usize,
-    /// Helpers claimed by running calls (at most `size`).
+    /// Helpers claimed by running calls (at most the pool's threads).
     busy: AtomicUsize,
 }
 
@@ -238,13 +237,12 @@ impl Helpers {
         static HELPERS: OnceLock<Option<Helpers>> = OnceLock::new();
         HELPERS
             .get_or_init(|| {
-                let size = crate::pow::cores().saturating_sub(1).max(1);
                 let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(size)
+                    .num_threads(crate::pow::cores().saturating_sub(1).max(1))
                     .thread_name(|i| format!("bitwire-validate-{i}"))
                     .build()
                     .ok()?;
-                Some(Helpers { pool, size, busy: AtomicUsize::new(0) })
+                Some(Helpers { pool, busy: AtomicUsize::new(0) })
             })
             .as_ref()
     }
@@ -252,9 +250,10 @@ impl Helpers {
     /// Claims up to `want` free helpers; returns how many it got. Each is
     /// handed back with [`Helpers::release`] when its job ends.
     fn claim(&self, want: usize) -> usize {
+        let size = self.pool.current_num_threads();
         let mut busy = self.busy.load(Ordering::Relaxed);
         loop {
-            let take = want.min(self.size.saturating_sub(busy));
+            let take = want.min(size.saturating_sub(busy));
             if take == 0 {
                 return 0;
             }
