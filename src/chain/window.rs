@@ -374,8 +374,7 @@ impl ChainWindow {
         self.max_time = self.max_time.max(time);
     }
 
-    /// Rebuilds what the window derives from its tip: the time window and
-    /// [`Quick`].
+    /// Rebuilds what the window derives from its tip: [`Quick`].
     fn tip_changed(&mut self) {
         self.quick = self.quick();
     }

@@ -373,8 +373,9 @@ fn bench(args: &Args) -> Result<(), (i32, String)> {
     }
     for (name, secs) in rows.iter().filter(|(r, _)| r.starts_with("bitwire sync")) {
         // A sync builds the header tree (to serve it, and to follow forks),
-        // so its ceiling is validation into the tree; the serving peers run
-        // on this machine too, so the syncing side has about one core of it.
+        // so the target is set against validation into the tree; the rows
+        // after it compare with validation that stores nothing and with the
+        // two limits above.
         let sync = n as f64 / secs;
         let name = name.trim_start_matches("bitwire ");
         let _ =
